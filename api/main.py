@@ -1,0 +1,43 @@
+"""The FastAPI application: routers, problem+json errors, request size guard."""
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+
+from api import errors
+from api.routes import deployments, health, instances, messages, tasks
+from app.container import build_services
+from app.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.services = build_services(settings)
+        try:
+            yield
+        finally:
+            app.state.services.close()
+
+    app = FastAPI(
+        title="motcua",
+        summary="Dịch vụ quy trình BPMN cho giải quyết thủ tục hành chính một cửa",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    max_request = settings.max_upload_bytes * 2 + 64 * 1024
+
+    @app.middleware("http")
+    async def refuse_oversized_bodies(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > max_request):
+            return errors.problem(413, "payload_too_large", "Dữ liệu quá lớn",
+                                  f"Yêu cầu vượt quá {max_request} byte", request.url.path)
+        return await call_next(request)
+
+    for router in (health.router, deployments.router, instances.router, tasks.router, messages.router):
+        app.include_router(router)
+    return app

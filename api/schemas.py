@@ -1,0 +1,30 @@
+"""Request bodies of the process API (camelCase JSON)."""
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class StartRequest(Body):
+    business_key: str | None = Field(default=None, min_length=1, max_length=255)
+    variables: dict[str, Any] = Field(default_factory=dict)
+
+
+class CompleteRequest(Body):
+    variables: dict[str, Any] = Field(default_factory=dict)
+
+
+class ClaimRequest(Body):
+    assignee: str = Field(min_length=1, max_length=255)
+
+
+class MessageRequest(Body):
+    message_name: str = Field(min_length=1, max_length=255)
+    business_key: str | None = Field(default=None, min_length=1, max_length=255)
+    process_instance_id: str | None = Field(default=None, min_length=1, max_length=36)
+    variables: dict[str, Any] = Field(default_factory=dict)

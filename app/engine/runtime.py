@@ -1,0 +1,199 @@
+"""Start and advance workflows in memory and describe them; persistence is the caller's business."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessageDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from app.engine import serialization
+from app.engine.model import ElementInfo, ProcessModel
+from app.engine.scripting import ExpressionRejected, RestrictedEnvironment
+from app.errors import Conflict, ScriptError
+
+# A rework loop or a cycle of gateways must not spin for ever inside one request.
+MAX_ENGINE_STEPS = 10_000
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    id: str
+    element_id: str
+    name: str | None
+    info: ElementInfo | None
+
+
+@dataclass(frozen=True)
+class WaitPoint:
+    kind: str  # message | timer | signal | other
+    name: str | None
+    element_id: str
+    due_at: datetime | None = None
+
+
+@dataclass
+class Snapshot:
+    status: str  # running | completed
+    variables: dict[str, Any]
+    ready_tasks: list[ReadyTask] = field(default_factory=list)
+    waits: list[WaitPoint] = field(default_factory=list)
+    completed_elements: list[str] = field(default_factory=list)
+
+
+class WorkflowEngine:
+    def __init__(self, script_timeout_seconds: float = 1.0) -> None:
+        self.script_engine = PythonScriptEngine(environment=RestrictedEnvironment(script_timeout_seconds))
+
+    def start(self, model: ProcessModel, variables: dict[str, Any] | None = None) -> BpmnWorkflow:
+        workflow = BpmnWorkflow(model.spec, model.subprocess_specs, script_engine=self.script_engine)
+        if variables:
+            workflow.task_tree.data.update(variables)
+            start = workflow.get_next_task(state=TaskState.READY)
+            if start is not None:
+                start.data.update(variables)
+        self.run(workflow)
+        return workflow
+
+    def load(self, model: ProcessModel, state: bytes) -> BpmnWorkflow:
+        return serialization.load_state(model, state, self.script_engine)
+
+    def dump(self, workflow: BpmnWorkflow) -> bytes:
+        return serialization.dump_state(workflow)
+
+    def run(self, workflow: BpmnWorkflow) -> list[Any]:
+        """Run engine steps until only people or events can move the instance; return what ran."""
+        ran: list[Any] = []
+
+        def count(task: Any) -> None:
+            ran.append(task)
+            if len(ran) > MAX_ENGINE_STEPS:
+                raise ScriptError(f"Quy trình chạy quá {MAX_ENGINE_STEPS} bước tự động liên tiếp (vòng lặp?)",
+                                  element_id=task.task_spec.bpmn_id)
+
+        try:
+            workflow.do_engine_steps(did_complete_task=count)
+        except ScriptError:
+            raise
+        except (SpiffWorkflowException, ExpressionRejected, RecursionError) as exc:
+            element_id = _element_of(exc)
+            raise ScriptError(f"Lỗi khi chạy sơ đồ tại '{element_id}': {_message(exc)}",
+                              element_id=element_id) from exc
+        return ran
+
+    def complete_task(self, workflow: BpmnWorkflow, task_id: str, variables: dict[str, Any]) -> Any:
+        task = self._ready_human_task(workflow, task_id)
+        task.data.update(variables)
+        try:
+            task.run()
+        except (SpiffWorkflowException, ExpressionRejected) as exc:
+            raise ScriptError(f"Lỗi khi hoàn thành bước '{task.task_spec.bpmn_id}': {_message(exc)}",
+                              element_id=task.task_spec.bpmn_id) from exc
+        self.run(workflow)
+        return task
+
+    def deliver_message(self, workflow: BpmnWorkflow, name: str, variables: dict[str, Any]) -> list[str]:
+        """Deliver a message to every task of this instance waiting for it; return their element ids."""
+        waiting = [t for t in workflow.event_manager.tasks.values()
+                   if isinstance(t.task_spec.event_definition, MessageEventDefinition)
+                   and t.task_spec.event_definition.name == name]
+        if not waiting:
+            return []
+        definition = waiting[0].task_spec.event_definition
+        if isinstance(definition, CamundaMessageDefinition):
+            payload: dict[str, Any] = {"payload": dict(variables), "result_var": name}
+            event = BpmnEvent(CamundaMessageDefinition(name), payload)
+        else:
+            event = BpmnEvent(MessageEventDefinition(name), dict(variables))
+        workflow.catch(event)
+        caught = [t for t in waiting if t.state != TaskState.WAITING]
+        for task in caught:
+            task.data.update(variables)
+        self.run(workflow)
+        return [t.task_spec.bpmn_id for t in caught]
+
+    def snapshot(self, model: ProcessModel, workflow: BpmnWorkflow) -> Snapshot:
+        ready = [
+            ReadyTask(str(t.id), t.task_spec.bpmn_id, t.task_spec.bpmn_name,
+                      model.elements.get(t.task_spec.bpmn_id))
+            for t in workflow.get_tasks(state=TaskState.READY, manual=True)
+        ]
+        waits = []
+        for task in workflow.event_manager.tasks.values():
+            definition = task.task_spec.event_definition
+            due = None
+            if isinstance(definition, MessageEventDefinition):
+                kind = "message"
+            elif isinstance(definition, TimerEventDefinition):
+                kind = "timer"
+                value = task._get_internal_data("event_value")
+                due = _parse_due(value)
+            else:
+                kind = definition.__class__.__name__.replace("EventDefinition", "").lower() or "other"
+            waits.append(WaitPoint(kind, getattr(definition, "name", None), task.task_spec.bpmn_id, due))
+        completed = workflow.is_completed()
+        return Snapshot(
+            status="completed" if completed else "running",
+            variables=_variables(workflow),
+            ready_tasks=ready,
+            waits=waits,
+        )
+
+    @staticmethod
+    def _ready_human_task(workflow: BpmnWorkflow, task_id: str) -> Any:
+        try:
+            task = workflow.get_task_from_id(UUID(task_id))
+        except (SpiffWorkflowException, ValueError, KeyError):
+            task = None
+        if task is None or not task.task_spec.manual or task.state != TaskState.READY:
+            raise Conflict(f"Bước '{task_id}' không còn chờ xử lý")
+        return task
+
+
+def _variables(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """The data a person would call 'the instance variables': the last finished step's, or the open steps'."""
+    if workflow.is_completed():
+        ends = workflow.get_tasks(state=TaskState.COMPLETED, end_at_spec="End")
+        source = workflow.last_task or (ends[-1] if ends else workflow.task_tree)
+        data = dict(source.data)
+    else:
+        data = {}
+        for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED):
+            data.update(task.data)
+        if not data and workflow.last_task is not None:
+            data = dict(workflow.last_task.data)
+    return {k: v for k, v in data.items() if not k.startswith("_") and not callable(v)}
+
+
+def _parse_due(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _element_of(exc: BaseException) -> str | None:
+    task = getattr(exc, "task", None)
+    if task is not None:
+        return task.task_spec.bpmn_id
+    spec = getattr(exc, "task_spec", None)
+    return getattr(spec, "bpmn_id", None)
+
+
+def _message(exc: BaseException) -> str:
+    inner = getattr(exc, "error", None) or getattr(exc, "exception", None)
+    text = str(exc)
+    if isinstance(inner, ExpressionRejected):
+        text = str(inner)
+    return text[:500]

@@ -1,0 +1,1 @@
+"""Process definitions and instances as commands (one transaction each) and read views."""

@@ -1,0 +1,241 @@
+"""Commands on process instances: start, complete a task, claim, deliver a message; one transaction each.
+
+Every command follows the same shape (ARCHITECTURE "one request, end to end"): load the instance row,
+rebuild the workflow onto the cached spec, act, run engine steps, save the state with
+`version = version + 1` (a concurrent writer makes the save fail and the command answer 409), then
+replace the open-task and wait rows and append history events.
+"""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.engine.model import ProcessModel
+from app.engine.runtime import Snapshot, WorkflowEngine
+from app.errors import Conflict, InvalidInput, NotFound
+from app.processes.deployments import DeploymentService
+from app.processes.due_dates import resolve_due
+from app.processes.views import HistoryEntry, InstanceView, TaskView
+from persistence import repositories as repo
+from persistence.db import Database
+from persistence.models import Event, HumanTask, ProcessDefinition, ProcessInstance, TaskCandidateGroup, Wait
+
+MAX_PAGE = 500
+
+
+class InstanceService:
+    def __init__(self, db: Database, engine: WorkflowEngine, deployments: DeploymentService) -> None:
+        self.db = db
+        self.engine = engine
+        self.deployments = deployments
+
+    # --- commands -------------------------------------------------------------------------------
+
+    def start(self, *, key: str | None = None, definition_id: str | None = None,
+              business_key: str | None = None, variables: dict[str, Any] | None = None,
+              actor: str | None = None) -> InstanceView:
+        with self.db.transaction() as session:
+            definition = self._definition(session, key, definition_id)
+            model = self.deployments.model_of(session, definition.id)
+            workflow = self.engine.start(model, variables or {})
+            now = _now()
+            row = ProcessInstance(
+                id=str(uuid.uuid4()), definition_id=definition.id, key=definition.key,
+                definition_version=definition.version, business_key=business_key, status="running",
+                state=b"", variables={}, created_at=now, updated_at=now,
+            )
+            session.add(row)
+            events = [Event(process_instance_id=row.id, type="instance.started", actor=actor, at=now,
+                            data={"definitionId": definition.id, "businessKey": business_key})]
+            return self._save(session, row, model, workflow, events, actor, now)
+
+    def complete_task(self, task_id: str, variables: dict[str, Any], actor: str | None = None) -> InstanceView:
+        try:
+            with self.db.transaction() as session:
+                task_row = session.get(HumanTask, task_id)
+                if task_row is None:
+                    raise NotFound(f"Không có bước xử lý '{task_id}'", field="id")
+                if task_row.status != "open":
+                    raise Conflict(f"Bước '{task_row.element_id}' đã được xử lý ({task_row.status})")
+                row, model, workflow = self._load(session, task_row.process_instance_id)
+                self.engine.complete_task(workflow, task_id, variables)
+                now = _now()
+                task_row.status = "completed"
+                task_row.completed_at = now
+                task_row.completed_by = actor
+                events = [Event(process_instance_id=row.id, type="task.completed", element_id=task_row.element_id,
+                                actor=actor, at=now, data={"taskId": task_id, "variables": _jsonable(variables)})]
+                return self._save(session, row, model, workflow, events, actor, now)
+        except StaleDataError as exc:
+            raise Conflict("Hồ sơ vừa được người khác cập nhật; thao tác này không được ghi nhận") from exc
+
+    def claim_task(self, task_id: str, assignee: str, actor: str | None = None) -> TaskView:
+        with self.db.transaction() as session:
+            task_row = session.get(HumanTask, task_id)
+            if task_row is None:
+                raise NotFound(f"Không có bước xử lý '{task_id}'", field="id")
+            if not repo.claim_task(session, task_id, assignee):
+                raise Conflict(f"Bước '{task_row.element_id}' đã được nhận bởi người khác hoặc đã xong")
+            session.add(Event(process_instance_id=task_row.process_instance_id, type="task.claimed",
+                              element_id=task_row.element_id, actor=actor or assignee,
+                              data={"taskId": task_id, "assignee": assignee}))
+            session.refresh(task_row)
+            return TaskView.of(task_row)
+
+    def deliver_message(self, name: str, *, business_key: str | None = None, instance_id: str | None = None,
+                        variables: dict[str, Any] | None = None, actor: str | None = None) -> InstanceView:
+        variables = variables or {}
+        try:
+            with self.db.transaction() as session:
+                waiting = repo.message_waiters(session, name, business_key=business_key, instance_id=instance_id)
+                if not waiting:
+                    raise NotFound(f"Không có hồ sơ nào đang chờ thông điệp '{name}'", code="no_waiting_instance",
+                                   field="messageName")
+                if len(waiting) > 1:
+                    raise InvalidInput(f"Nhiều hồ sơ cùng chờ thông điệp '{name}'; hãy chỉ rõ businessKey "
+                                       "hoặc processInstanceId", code="ambiguous_correlation",
+                                       field="businessKey")
+                row, model, workflow = self._load(session, waiting[0])
+                caught = self.engine.deliver_message(workflow, name, variables)
+                if not caught:
+                    raise Conflict(f"Hồ sơ không còn chờ thông điệp '{name}'")
+                now = _now()
+                events = [Event(process_instance_id=row.id, type="message.received", element_id=caught[0],
+                                actor=actor, at=now, data={"messageName": name, "variables": _jsonable(variables)})]
+                return self._save(session, row, model, workflow, events, actor, now)
+        except StaleDataError as exc:
+            raise Conflict("Hồ sơ vừa được người khác cập nhật; thao tác này không được ghi nhận") from exc
+
+    # --- queries --------------------------------------------------------------------------------
+
+    def get(self, instance_id: str) -> InstanceView:
+        with self.db.read() as session:
+            row = self._instance_row(session, instance_id)
+            return self._view(session, [row])[0]
+
+    def list_instances(self, *, key: str | None, business_key: str | None, status: str | None,
+             limit: int, offset: int) -> list[InstanceView]:
+        with self.db.read() as session:
+            rows = repo.list_instances(session, key=key, business_key=business_key, status=status,
+                                       limit=min(limit, MAX_PAGE), offset=offset)
+            return self._view(session, list(rows))
+
+    def history(self, instance_id: str) -> list[HistoryEntry]:
+        with self.db.read() as session:
+            self._instance_row(session, instance_id)
+            return [HistoryEntry.of(e) for e in repo.history(session, instance_id)]
+
+    def get_task(self, task_id: str) -> TaskView:
+        with self.db.read() as session:
+            row = session.get(HumanTask, task_id)
+            if row is None:
+                raise NotFound(f"Không có bước xử lý '{task_id}'", field="id")
+            return TaskView.of(row)
+
+    def list_tasks(self, *, instance_id: str | None, lane: str | None, candidate_group: str | None,
+                   assignee: str | None, status: str | None, limit: int, offset: int) -> list[TaskView]:
+        with self.db.read() as session:
+            rows = repo.list_tasks(session, instance_id=instance_id, lane=lane, candidate_group=candidate_group,
+                                   assignee=assignee, status=status, limit=min(limit, MAX_PAGE), offset=offset)
+            return [TaskView.of(r) for r in rows]
+
+    # --- internals ------------------------------------------------------------------------------
+
+    def _definition(self, session: Session, key: str | None, definition_id: str | None) -> ProcessDefinition:
+        if definition_id:
+            definition = session.get(ProcessDefinition, definition_id)
+            if definition is None:
+                raise NotFound(f"Không có phiên bản quy trình '{definition_id}'", field="definitionId")
+            return definition
+        definition = repo.latest_definition(session, key or "")
+        if definition is None:
+            raise NotFound(f"Chưa triển khai quy trình có mã '{key}'", field="key")
+        return definition
+
+    def _instance_row(self, session: Session, instance_id: str) -> ProcessInstance:
+        row = session.get(ProcessInstance, instance_id)
+        if row is None:
+            raise NotFound(f"Không có phiên chạy '{instance_id}'", field="id")
+        return row
+
+    def _load(self, session: Session, instance_id: str):
+        row = self._instance_row(session, instance_id)
+        if row.status != "running":
+            raise Conflict(f"Phiên chạy đang ở trạng thái '{row.status}', không thể thao tác")
+        model = self.deployments.model_of(session, row.definition_id)
+        return row, model, self.engine.load(model, row.state)
+
+    def _save(self, session: Session, row: ProcessInstance, model: ProcessModel, workflow: Any,
+              events: list[Event], actor: str | None, now: datetime) -> InstanceView:
+        snapshot = self.engine.snapshot(model, workflow)
+        row.state = self.engine.dump(workflow)
+        row.variables = _jsonable(snapshot.variables)
+        row.updated_at = now
+        if snapshot.status == "completed":
+            row.status = "completed"
+            row.ended_at = now
+            events.append(Event(process_instance_id=row.id, type="instance.completed", actor=actor, at=now))
+        session.flush()  # the version check: a concurrent writer makes this raise StaleDataError
+        tasks = self._sync_tasks(session, row, snapshot, events, now)
+        waits = [Wait(process_instance_id=row.id, kind=w.kind, name=w.name, element_id=w.element_id,
+                      due_at=w.due_at) for w in snapshot.waits]
+        repo.replace_waits(session, row.id, waits)
+        session.add_all(events)
+        session.flush()
+        return InstanceView.of(row, row.definition_version, tasks, waits)
+
+    def _sync_tasks(self, session: Session, row: ProcessInstance, snapshot: Snapshot, events: list[Event],
+                    now: datetime) -> list[HumanTask]:
+        existing = {t.id: t for t in repo.open_tasks_of(session, [row.id])}
+        ready_ids = {t.id for t in snapshot.ready_tasks}
+        for task_id, task in existing.items():
+            if task_id not in ready_ids:
+                task.status = "cancelled"
+                task.completed_at = now
+                events.append(Event(process_instance_id=row.id, type="task.cancelled", element_id=task.element_id,
+                                    at=now, data={"taskId": task_id}))
+        open_rows = []
+        for ready in snapshot.ready_tasks:
+            if ready.id in existing:
+                open_rows.append(existing[ready.id])
+                continue
+            info = ready.info
+            task = HumanTask(
+                id=ready.id, process_instance_id=row.id, element_id=ready.element_id,
+                name=(info.name if info else None) or ready.name, lane=info.lane if info else None,
+                lane_name=info.lane_name if info else None,
+                candidate_groups=list(info.candidate_groups) if info else [],
+                candidate_users=list(info.candidate_users) if info else [],
+                assignee=info.assignee if info else None, form=info.form if info else None,
+                properties=dict(info.properties) if info else {}, status="open", created_at=now,
+                due_at=resolve_due(info.due_date if info else None, now),
+            )
+            session.add(task)
+            session.add_all(TaskCandidateGroup(task_id=task.id, group_name=g) for g in task.candidate_groups)
+            events.append(Event(process_instance_id=row.id, type="task.created", element_id=ready.element_id,
+                                at=now, data={"taskId": ready.id}))
+            open_rows.append(task)
+        return open_rows
+
+    def _view(self, session: Session, rows: list[ProcessInstance]) -> list[InstanceView]:
+        ids = [r.id for r in rows]
+        tasks: dict[str, list[HumanTask]] = {i: [] for i in ids}
+        for task in repo.open_tasks_of(session, ids):
+            tasks[task.process_instance_id].append(task)
+        waits: dict[str, list[Wait]] = {i: [] for i in ids}
+        for wait in repo.waits_of(session, ids):
+            waits[wait.process_instance_id].append(wait)
+        return [InstanceView.of(r, r.definition_version, tasks[r.id], waits[r.id]) for r in rows]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _jsonable(value: Any) -> Any:
+    return orjson.loads(orjson.dumps(value, default=str))
+

@@ -1,0 +1,77 @@
+"""Engine and transactions: one `Database` per process, short write transactions, SQLite in WAL mode."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+
+class Database:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        max_overflow: int = 20,
+        statement_timeout_ms: int = 15_000,
+        sqlite_busy_timeout_ms: int = 15_000,
+    ) -> None:
+        self.url = url
+        parsed = make_url(url)
+        self.dialect = parsed.get_backend_name()
+        if self.dialect == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            self.engine = create_engine(url, connect_args={"check_same_thread": False})
+            _configure_sqlite(self.engine, sqlite_busy_timeout_ms)
+        else:
+            connect_args = {}
+            if self.dialect == "postgresql":
+                connect_args["options"] = f"-c statement_timeout={statement_timeout_ms}"
+            self.engine = create_engine(
+                url,
+                pool_size=pool_size,
+                max_overflow=max_overflow,
+                pool_pre_ping=True,
+                connect_args=connect_args,
+            )
+        # Write transactions on SQLite must take the write lock up front (BEGIN IMMEDIATE); otherwise a
+        # read-then-write transaction fails at once with "database is locked" instead of waiting its turn.
+        self._writer = sessionmaker(
+            bind=self.engine.execution_options(motcua_write=True), expire_on_commit=False
+        )
+        self._reader = sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One command, one transaction: commits on success, rolls back on any exception."""
+        with self._writer() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._reader() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:
+        immediate = connection.get_execution_options().get("motcua_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
