@@ -73,6 +73,5 @@ class PayloadTooLarge(MotcuaError):
 class ScriptError(MotcuaError):
     """A diagram's expression or script failed at run time; nothing of the command is kept."""
 
-    def __init__(self, detail: str, *, element_id: str | None = None) -> None:
-        super().__init__(detail, code="script_error", status=422, title="Lỗi biểu thức trong sơ đồ",
-                         element_id=element_id)
+    def __init__(self, detail: str, *, element_id: str | None = None, code: str = "script_error") -> None:
+        super().__init__(detail, code=code, status=422, title="Lỗi khi chạy sơ đồ", element_id=element_id)

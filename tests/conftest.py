@@ -70,10 +70,7 @@ def _drop_pg_database(url: str) -> None:
 
 def new_database(backend: str, tmp_dir: Path) -> str:
     """A fresh, migrated database URL for `backend`."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_dir / f'motcua-{uuid.uuid4().hex[:8]}.db'}"
-    else:
-        url = _create_pg_database()
+    url = f"sqlite:///{tmp_dir / f'motcua-{uuid.uuid4().hex[:8]}.db'}" if backend == "sqlite" else _create_pg_database()
     db = Database(url)
     upgrade(db.engine)
     db.dispose()

@@ -148,7 +148,7 @@ def test_task_rows_carry_lane_groups_and_form(client):
     assert task["laneName"] == "Bộ phận Một cửa"
     assert task["candidateGroups"] == ["reception_clerk"]
     assert task["properties"]["motcua:step"] == "reception"
-    for element in ("reception_check", "commune_review"):
+    for _ in ("reception_check", "commune_review"):
         instance = complete(client, instance["openTasks"][0]["id"])
     appraisal = instance["openTasks"][0]
     assert appraisal["form"]["key"] == "appraisal"

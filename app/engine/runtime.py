@@ -21,6 +21,10 @@ from app.errors import Conflict, ScriptError
 
 # A rework loop or a cycle of gateways must not spin for ever inside one request.
 MAX_ENGINE_STEPS = 10_000
+# SpiffWorkflow's task iterator stops at depth 1000: deeper tasks are invisible, so a long rework loop
+# silently stalls and the instance even reports itself completed. Below this many tasks it cannot happen.
+ITERATOR_DEPTH_GUARD = 900
+_LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,6 @@ class Snapshot:
     variables: dict[str, Any]
     ready_tasks: list[ReadyTask] = field(default_factory=list)
     waits: list[WaitPoint] = field(default_factory=list)
-    completed_elements: list[str] = field(default_factory=list)
 
 
 class WorkflowEngine:
@@ -86,6 +89,7 @@ class WorkflowEngine:
             element_id = _element_of(exc)
             raise ScriptError(f"Lỗi khi chạy sơ đồ tại '{element_id}': {_message(exc)}",
                               element_id=element_id) from exc
+        _refuse_hidden_tasks(workflow)
         return ran
 
     def complete_task(self, workflow: BpmnWorkflow, task_id: str, variables: dict[str, Any]) -> Any:
@@ -138,9 +142,8 @@ class WorkflowEngine:
             else:
                 kind = definition.__class__.__name__.replace("EventDefinition", "").lower() or "other"
             waits.append(WaitPoint(kind, getattr(definition, "name", None), task.task_spec.bpmn_id, due))
-        completed = workflow.is_completed()
         return Snapshot(
-            status="completed" if completed else "running",
+            status="completed" if workflow.is_completed() else "running",
             variables=_variables(workflow),
             ready_tasks=ready,
             waits=waits,
@@ -155,6 +158,20 @@ class WorkflowEngine:
         if task is None or not task.task_spec.manual or task.state != TaskState.READY:
             raise Conflict(f"Bước '{task_id}' không còn chờ xử lý")
         return task
+
+
+def _refuse_hidden_tasks(workflow: BpmnWorkflow) -> None:
+    all_workflows = [workflow, *workflow.subprocesses.values()]
+    if sum(len(w.tasks) for w in all_workflows) < ITERATOR_DEPTH_GUARD:
+        return
+    visible = {t.id for t in workflow.get_tasks(state=_LIVE)}
+    for wf in all_workflows:
+        for task in wf.tasks.values():
+            if task.state & _LIVE and task.id not in visible:
+                raise ScriptError(
+                    f"Vòng lặp xử lý lại tại '{task.task_spec.bpmn_id}' đã quá sâu để động cơ theo dõi; "
+                    "hãy thiết kế lại vòng lặp (ví dụ dùng quy trình con) hoặc giới hạn số lần lặp",
+                    element_id=task.task_spec.bpmn_id, code="loop_too_deep")
 
 
 def _variables(workflow: BpmnWorkflow) -> dict[str, Any]:

@@ -50,9 +50,8 @@ def _mul(a: Any, b: Any) -> Any:
 
 
 def _pow(a: Any, b: Any) -> Any:
-    if isinstance(a, int) and isinstance(b, int) and b > 0 and abs(a) > 1:
-        if b * math.log2(abs(a)) > MAX_INT_BITS:
-            raise ExpressionRejected("số quá lớn")
+    if isinstance(a, int) and isinstance(b, int) and b > 0 and abs(a) > 1 and b * math.log2(abs(a)) > MAX_INT_BITS:
+        raise ExpressionRejected("số quá lớn")
     return a**b
 
 
@@ -80,9 +79,14 @@ class _Policy(RestrictingNodeTransformer):
         guard = _BINOP_GUARDS.get(type(node.op))
         if guard is None:
             return node
-        return ast.copy_location(
-            ast.Call(func=ast.Name(id=guard, ctx=ast.Load()), args=[node.left, node.right], keywords=[]), node
-        )
+        call = ast.Call(func=ast.Name(id=guard, ctx=ast.Load()), args=[node.left, node.right], keywords=[])
+        return ast.fix_missing_locations(ast.copy_location(call, node))
+
+    def visit_Import(self, node: ast.Import) -> ast.AST:
+        self.error(node, "import is not allowed in diagram scripts.")
+        return node
+
+    visit_ImportFrom = visit_Import
 
     def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
         if type(node.op) in _BINOP_GUARDS:
@@ -179,7 +183,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     def _run(self, thunk: Callable[[], Any]) -> Any:
         deadline = time.monotonic() + self.timeout_seconds
 
-        def tracer(frame, event, arg):  # noqa: ARG001 - sys.settrace signature
+        def tracer(frame, event, arg):
             if time.monotonic() > deadline:
                 raise ExpressionRejected("biểu thức chạy quá thời gian cho phép")
             return tracer

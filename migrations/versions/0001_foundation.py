@@ -1,7 +1,7 @@
 """foundation: definitions, instances, tasks, waits, events
 
 Revision ID: 0001
-Revises: 
+Revises:
 """
 from collections.abc import Sequence
 
