@@ -8,6 +8,12 @@ from sqlalchemy.orm import Session
 from persistence.models import Event, HumanTask, ProcessDefinition, ProcessInstance, TaskCandidateGroup, Wait
 
 
+def lock_process_key(session: Session, key: str) -> None:
+    """Serialise version numbering per key. SQLite writers are already serial (BEGIN IMMEDIATE)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+
+
 def latest_definition(session: Session, key: str) -> ProcessDefinition | None:
     return session.scalars(
         select(ProcessDefinition).where(ProcessDefinition.key == key)

@@ -1,17 +1,33 @@
-"""Turn uploaded BPMN/DMN bytes into validated process models, or a list of problems with element ids."""
+"""Turn uploaded BPMN/DMN bytes into validated process models, or a problem naming the element at fault.
+
+Reading the bytes safely is app.engine.xml_safety's job; this module checks references SpiffWorkflow
+does not check (or reports confusingly), runs CamundaParser, and turns every exception it raises into
+InvalidDiagram with a stable code, the element id and a Vietnamese explanation.
+"""
 
 import hashlib
+import re
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.bpmn.parser.event_parsers import ReceiveTaskParser
+from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.defaults import ReceiveTask
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.camunda.parser.event_parsers import CamundaEventDefinitionParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from app.engine import scripting
+from app.engine import scripting, serialization
 from app.engine.model import ElementInfo, ProcessModel
-from app.errors import InvalidDiagram, MotcuaError, PayloadTooLarge, Problem
+from app.engine.xml_safety import Limits, read_xml
+from app.errors import InvalidDiagram, MotcuaError, Problem
+
+__all__ = ["Limits", "ParsedFile", "SourceFile", "parse_files"]
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -21,14 +37,9 @@ DMN_NAMESPACES = {
     "http://www.omg.org/spec/DMN/20151101/dmn.xsd",
 }
 NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
+PREFIXES = {BPMN_NS: "bpmn", CAMUNDA_NS: "camunda"}
 HUMAN_TAGS = {"userTask", "manualTask"}
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_bytes: int = 5 * 1024 * 1024
-    max_elements: int = 20_000
-    max_depth: int = 64
+CONTAINERS = {"process", "subProcess", "transaction", "adHocSubProcess"}
 
 
 @dataclass
@@ -45,84 +56,83 @@ class ParsedFile:
     processes: list[ProcessModel] = field(default_factory=list)
 
 
-def _xml_parser() -> etree.XMLParser:
-    # No entity expansion, no DTD loading, no network: XXE and billion-laughs inputs go nowhere.
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-                           huge_tree=False, remove_comments=True, remove_pis=True)
+class _CamundaReceiveTaskParser(CamundaEventDefinitionParser, ReceiveTaskParser):
+    def create_task(self):
+        return ReceiveTaskParser.create_task(self)
 
 
-def read_xml(source: SourceFile, limits: Limits) -> etree._ElementTree:
-    if len(source.content) > limits.max_bytes:
-        raise PayloadTooLarge(f"'{source.name}' vượt quá {limits.max_bytes} byte")
-    if b"<!DOCTYPE" in source.content[:4096].upper() or b"<!ENTITY" in source.content.upper():
-        raise InvalidDiagram(f"'{source.name}': khai báo DOCTYPE/ENTITY không được phép", code="dtd_forbidden")
-    try:
-        tree = etree.ElementTree(etree.fromstring(source.content, _xml_parser()))
-    except (etree.XMLSyntaxError, ValueError) as exc:
-        raise InvalidDiagram(f"'{source.name}' không phải XML hợp lệ: {exc}", code="invalid_xml") from exc
-    count = 0
-    for element in tree.getroot().iter():
-        count += 1
-        if count > limits.max_elements:
-            raise InvalidDiagram(f"'{source.name}' có quá {limits.max_elements} phần tử",
-                                 code="too_many_elements")
-    depth = _depth(tree.getroot(), limits.max_depth)
-    if depth > limits.max_depth:
-        raise InvalidDiagram(f"'{source.name}' lồng sâu quá {limits.max_depth} cấp", code="too_deep")
-    return tree
+class _Parser(CamundaParser):
+    """CamundaParser whose receive tasks carry Camunda message definitions, like its catch events.
 
+    Stock CamundaParser gives a receive task the plain BPMN MessageEventDefinition, which the Camunda
+    serializer cannot store and which the runtime's message delivery does not expect.
+    """
 
-def _depth(root: etree._Element, cap: int) -> int:
-    deepest, stack = 0, [(root, 1)]
-    while stack:
-        node, level = stack.pop()
-        deepest = max(deepest, level)
-        if deepest > cap:
-            return deepest
-        stack.extend((child, level + 1) for child in node)
-    return deepest
-
-
-def _namespace(tree: etree._ElementTree) -> str:
-    return etree.QName(tree.getroot()).namespace or ""
+    OVERRIDE_PARSER_CLASSES = {**CamundaParser.OVERRIDE_PARSER_CLASSES,
+                               full_tag("receiveTask"): (_CamundaReceiveTaskParser, ReceiveTask)}
 
 
 def parse_files(sources: list[SourceFile], limits: Limits = Limits()) -> list[ParsedFile]:
     """Parse every file together (call activities may cross files) and return the executable processes."""
     if not sources:
         raise InvalidDiagram("Chưa gửi tệp nào", code="no_file")
-    parser = CamundaParser()
-    parsed: list[ParsedFile] = []
-    trees: list[tuple[ParsedFile, etree._ElementTree]] = []
+    parser = _Parser()
+    parsed: list[tuple[ParsedFile, etree._ElementTree]] = []
     for source in sources:
-        tree = read_xml(source, limits)
-        namespace = _namespace(tree)
-        try:
-            if namespace in DMN_NAMESPACES:
+        tree = read_xml(source.name, source.content, limits)
+        root = tree.getroot()
+        namespace = etree.QName(root).namespace or ""
+        if namespace in DMN_NAMESPACES:
+            with _explained(source.name, [tree]):
                 parser.add_dmn_xml(tree, filename=source.name)
-                continue
-            if namespace != BPMN_NS or etree.QName(tree.getroot()).localname != "definitions":
-                raise InvalidDiagram(f"'{source.name}' không phải tệp BPMN 2.0 (bpmn:definitions)",
-                                     code="not_bpmn")
-            _mark_single_process_executable(tree)
+            continue
+        if namespace != BPMN_NS or etree.QName(root).localname != "definitions":
+            raise InvalidDiagram(f"'{source.name}' không phải tệp BPMN 2.0: phần tử gốc là "
+                                 f"'{etree.QName(root).localname}', cần 'bpmn:definitions'", code="not_bpmn")
+        _check_references(tree, source.name)
+        _mark_single_process_executable(tree)
+        with _explained(source.name, [tree]):
             parser.add_bpmn_xml(tree, filename=source.name)
-        except MotcuaError:
-            raise
-        except Exception as exc:
-            raise _as_invalid(exc, source.name) from exc
-        item = ParsedFile(source, hashlib.sha256(source.content).hexdigest(),
-                          source.content.decode("utf-8", errors="replace"))
-        parsed.append(item)
-        trees.append((item, tree))
-    for item, tree in trees:
-        ids = [p.get("id") for p in tree.getroot().iterfind("bpmn:process", NS)]
-        executable = [pid for pid in ids if pid in parser.get_process_ids()]
-        for process_id in executable:
-            item.processes.append(_build_model(parser, tree, process_id, item.source.name))
-    if not any(item.processes for item in parsed):
-        raise InvalidDiagram("Không có quy trình nào có thể thực thi (isExecutable=\"true\")",
-                             code="no_executable_process")
-    return parsed
+        item = ParsedFile(source, hashlib.sha256(source.content).hexdigest(), source.content.decode("utf-8"))
+        parsed.append((item, tree))
+    trees = [tree for _, tree in parsed]
+    executable = set(parser.get_process_ids())
+    for item, tree in parsed:
+        for process in tree.getroot().iterfind("bpmn:process", NS):
+            if process.get("id") in executable:
+                with _explained(item.source.name, trees, process.get("id")):
+                    item.processes.append(_build_model(parser, process))
+    if not any(item.processes for item, _ in parsed):
+        raise _no_executable_process(trees)
+    return [item for item, _ in parsed]
+
+
+@contextmanager
+def _explained(filename: str, trees: list[etree._ElementTree], process_id: str | None = None) -> Iterator[None]:
+    try:
+        yield
+    except MotcuaError:
+        raise
+    except Exception as exc:  # SpiffWorkflow raises KeyError, TypeError, RecursionError... on real diagrams
+        raise _as_invalid(exc, filename, trees, process_id) from exc
+
+
+def _check_references(tree: etree._ElementTree, filename: str) -> None:
+    """Duplicate ids and dangling sequence flows, which SpiffWorkflow ignores or reports misleadingly."""
+    ids = Counter(node.get("id") for node in tree.getroot().iter(f"{{{BPMN_NS}}}*") if node.get("id"))
+    duplicated = [element_id for element_id, count in ids.items() if count > 1]
+    if duplicated:
+        raise InvalidDiagram(f"'{filename}': mã phần tử '{duplicated[0]}' bị dùng cho nhiều phần tử; mỗi phần tử "
+                             "phải có mã (id) riêng", code="duplicate_id", element_id=duplicated[0])
+    for flow in tree.getroot().iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        container = flow.getparent()
+        siblings = {node.get("id") for node in container if isinstance(node.tag, str)}
+        for attribute, role in (("sourceRef", "nguồn"), ("targetRef", "đích")):
+            ref = flow.get(attribute)
+            if ref not in siblings:
+                what = f"'{ref}' không có trong cùng quy trình" if ref else "chưa được khai báo"
+                raise InvalidDiagram(f"'{filename}': luồng tuần tự '{flow.get('id')}' có phần tử {role} "
+                                     f"({attribute}) {what}", code="invalid_reference", element_id=flow.get("id"))
 
 
 def _mark_single_process_executable(tree: etree._ElementTree) -> None:
@@ -132,20 +142,39 @@ def _mark_single_process_executable(tree: etree._ElementTree) -> None:
         processes[0].set("isExecutable", "true")
 
 
-def _build_model(parser: CamundaParser, tree: etree._ElementTree, process_id: str, filename: str) -> ProcessModel:
-    try:
-        spec = parser.get_spec(process_id)
-        subprocess_specs = parser.get_subprocess_specs(process_id)
-    except RecursionError as exc:
-        raise InvalidDiagram(f"Quy trình '{process_id}' quá dài hoặc lồng quá sâu để phân tích",
-                             code="too_deep", element_id=process_id) from exc
-    except Exception as exc:
-        raise _as_invalid(exc, filename, process_id) from exc
-    process = tree.getroot().find(f"bpmn:process[@id='{process_id}']", NS)
-    elements = _element_infos(process)
+def _no_executable_process(trees: list[etree._ElementTree]) -> InvalidDiagram:
+    processes = [p for tree in trees for p in tree.getroot().iterfind("bpmn:process", NS)]
+    if not processes:
+        return InvalidDiagram("Tệp không chứa quy trình nào (bpmn:process)", code="no_executable_process")
+    listed = ", ".join(f"'{p.get('id')}'" for p in processes[:5])
+    return InvalidDiagram(f"Không có quy trình nào được đánh dấu có thể thực thi (isExecutable=\"true\"); "
+                          f"các quy trình trong tệp: {listed}", code="no_executable_process",
+                          element_id=processes[0].get("id") if len(processes) == 1 else None)
+
+
+def _build_model(parser: CamundaParser, process: etree._Element) -> ProcessModel:
+    process_id = process.get("id")
+    spec = parser.get_spec(process_id)
+    subprocess_specs = parser.get_subprocess_specs(process_id)
     _check_expressions(process)
-    return ProcessModel(key=process_id, name=process.get("name"), spec=spec,
-                        subprocess_specs=subprocess_specs, elements=elements)
+    model = ProcessModel(key=process_id, name=process.get("name"), spec=spec,
+                         subprocess_specs=subprocess_specs, elements=_element_infos(process))
+    try:  # a model we could not store would fail later, inside the deployment transaction
+        serialization.dump_model(model)
+    except (TypeError, ValueError) as exc:
+        element_id = _unserializable_element(model, str(exc)) or process_id
+        raise InvalidDiagram(f"Phần tử '{element_id}' dùng tính năng chưa lưu trữ được ({exc}); hãy bỏ hoặc "
+                             "thay phần tử này", code="unsupported_element", element_id=element_id) from exc
+    return model
+
+
+def _unserializable_element(model: ProcessModel, message: str) -> str | None:
+    type_name = message.rsplit(" ", 1)[-1].rstrip(".")
+    for spec in (model.spec, *model.subprocess_specs.values()):
+        for task_spec in spec.task_specs.values():
+            if any(type(value).__name__ == type_name for value in vars(task_spec).values()):
+                return getattr(task_spec, "bpmn_id", None)
+    return None
 
 
 def _element_infos(process: etree._Element) -> dict[str, ElementInfo]:
@@ -209,13 +238,17 @@ def _check_expressions(process: etree._Element) -> None:
             owner = node.getparent()
             while owner is not None and owner.get("id") is None:
                 owner = owner.getparent()
+            element_id = owner.get("id") if owner is not None else None
             try:
                 check(text)
             except scripting.ExpressionRejected as exc:
-                problems.append(Problem("unsupported_expression",
-                                        f"Biểu thức không được phép: {exc}. Hãy dùng biểu thức Python đơn giản "
-                                        "trên biến của hồ sơ (không import, không thuộc tính __...__).",
-                                        element_id=owner.get("id") if owner is not None else None))
+                if re.search(r"[$#]\{", text):
+                    message = (f"Biểu thức JUEL của Camunda '{text[:80]}' tại '{element_id}' chưa được hỗ trợ; "
+                               "hãy viết biểu thức Python trên biến của hồ sơ, ví dụ: approved == True")
+                else:
+                    message = (f"Biểu thức tại '{element_id}' không được phép: {exc}. Hãy dùng biểu thức Python "
+                               "đơn giản trên biến của hồ sơ (không import, không thuộc tính __...__).")
+                problems.append(Problem("unsupported_expression", message, element_id=element_id))
     if problems:
         raise InvalidDiagram(problems[0].message, code="unsupported_expression",
                              element_id=problems[0].element_id, problems=problems)
@@ -225,17 +258,137 @@ def _split(value: str | None) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()] if value else []
 
 
-def _as_invalid(exc: BaseException, filename: str, process_id: str | None = None) -> InvalidDiagram:
-    element_id = None
-    if isinstance(exc, ValidationException):
-        element_id = exc.id or None
-    elif isinstance(exc, SpiffWorkflowException):
-        element_id = getattr(getattr(exc, "task_spec", None), "bpmn_id", None)
-    element_id = element_id or process_id
-    if isinstance(exc, RecursionError):
-        message = "Sơ đồ lồng quá sâu hoặc có chuỗi quá dài để phân tích"
-    else:
-        message = str(exc).strip() or exc.__class__.__name__
-    return InvalidDiagram(f"'{filename}': {message}", code="invalid_bpmn", element_id=element_id,
-                          problems=[Problem("invalid_bpmn", message, element_id=element_id)])
+# What SpiffWorkflow says -> (stable code, Vietnamese explanation). {id} is the element at fault,
+# other placeholders are named groups of the pattern.
+_KNOWN_MESSAGES: list[tuple[re.Pattern[str], str, str]] = [(re.compile(p, re.S), c, m) for p, c, m in (
+    (r"Multiple outgoing flows are not supported", "implicit_split",
+     "Bước '{id}' có nhiều luồng ra mà không qua cổng (gateway); hãy thêm cổng song song hoặc cổng rẽ nhánh "
+     "sau bước này"),
+    (r"Exactly one start event is required in a SubWorkflow Task; found (?P<n>\d+)", "invalid_subprocess",
+     "Quy trình con '{id}' phải có đúng một sự kiện bắt đầu (đang có {n})"),
+    (r"A SubWorkflow Must contain an End event", "invalid_subprocess",
+     "Quy trình con '{id}' phải có ít nhất một sự kiện kết thúc"),
+    (r"Time Specification", "invalid_timer",
+     "Sự kiện hẹn giờ '{id}' thiếu hoặc sai biểu thức thời gian; hãy dùng ISO 8601, ví dụ PT2H (2 giờ), "
+     "P3D (3 ngày) hoặc 2026-01-01T08:00:00"),
+    (r"Data Store with name (?P<name>.+?) has no implementation", "unsupported_element",
+     "Kho dữ liệu (data store) '{name}' chưa được hỗ trợ; hãy bỏ kho dữ liệu khỏi sơ đồ"),
+    (r"Data Store (identifier|name) is missing", "invalid_reference", "Kho dữ liệu (data store) thiếu mã hoặc tên"),
+    (r"Non-default exclusive outgoing sequence flow without condition", "missing_condition",
+     "Luồng '{id}' đi ra từ cổng rẽ nhánh nhưng không có điều kiện và không phải luồng mặc định"),
+    (r"Conditional event definition with missing condition", "missing_condition",
+     "Sự kiện điều kiện '{id}' chưa có biểu thức điều kiện"),
+    (r"Cannot resolve data(Input|Output)Association", "invalid_reference",
+     "Liên kết dữ liệu của '{id}' trỏ tới đối tượng dữ liệu không có trong quy trình"),
+    (r"A multiinstance task must specify a cardinality or a collection", "invalid_multi_instance",
+     "Bước lặp nhiều lần '{id}' phải khai báo số lần lặp (loopCardinality) hoặc tập dữ liệu (camunda:collection)"),
+    (r"loopMaximum or loopCondition|loop (input|output) data reference", "invalid_multi_instance",
+     "Bước lặp '{id}' thiếu số lần lặp tối đa, điều kiện dừng hoặc dữ liệu lặp"),
+    (r"Duplicate process ID: (?P<name>.+)", "duplicate_process",
+     "Mã quy trình '{name}' xuất hiện nhiều lần trong lượt triển khai này"),
+    (r"The process '(?P<name>[^']*)' was not found", "unknown_called_process",
+     "Bước gọi quy trình '{id}' trỏ tới quy trình '{name}' không có trong lượt triển khai này; hãy gửi kèm "
+     "tệp chứa quy trình đó"),
+    (r'No "calledElement" attribute', "invalid_reference", "Bước gọi quy trình '{id}' thiếu thuộc tính calledElement"),
+    (r'No DMN Diagram available with id "(?P<name>[^"]*)"', "unknown_decision",
+     "Bước quy tắc nghiệp vụ '{id}' dùng bảng quyết định '{name}' không có trong lượt triển khai; hãy gửi kèm "
+     "tệp .dmn"),
+    (r"No decisions found|Multiple decision tables", "invalid_dmn",
+     "Tệp DMN phải có đúng một bảng quyết định (decisionTable)"),
+    (r"No start event found", "no_start_event", "Quy trình '{id}' không có sự kiện bắt đầu"),
+    (r"Expected an? (?P<name>\w+) node|(?P<name2>\w+) identifier is missing|Could not find messageRef",
+     "invalid_reference", "Phần tử '{id}' tham chiếu tới thông điệp/tín hiệu/lỗi chưa được khai báo đúng trong tệp"),
+    (r"There is no support implemented for this task type|Unsupported Catch Event", "unsupported_element",
+     "Loại phần tử của '{id}' chưa được hỗ trợ"),
+    (r"Cancel Events may only be used with transactions", "unsupported_element",
+     "Sự kiện huỷ '{id}' chỉ dùng được trong giao dịch (transaction)"),
+    (r"Sequential ordering for ad hoc|Ad hoc subprocesses may not contain", "unsupported_element",
+     "Quy trình con tự do (ad hoc) '{id}' có cấu hình chưa được hỗ trợ"),
+    (r"Invalid Script Task", "invalid_script", "Bước chạy mã '{id}' không có nội dung mã (bpmn:script)"),
+    (r"is not executable", "no_executable_process", "Quy trình '{id}' không được đánh dấu có thể thực thi"),
+)]
 
+
+def _as_invalid(exc: BaseException, filename: str, trees: list[etree._ElementTree],
+                process_id: str | None = None) -> InvalidDiagram:
+    raw = _raw_message(exc)
+    root_cause = _root_cause(exc)
+    code, message, element_id = "invalid_bpmn", None, _element_of(exc)
+    for pattern, known_code, template in _KNOWN_MESSAGES:
+        match = pattern.search(raw)
+        if match:
+            names = {k: v for k, v in match.groupdict().items() if v is not None}
+            element_id = element_id or _element_in_xml(known_code, names.get("name"), trees)
+            code, message = known_code, template.format(id=element_id or process_id or "?", **{"n": "", **names})
+            break
+    else:
+        if isinstance(root_cause, RecursionError):
+            code, message = "too_deep", "Sơ đồ có chuỗi bước quá dài hoặc lồng quá sâu để phân tích"
+        elif isinstance(root_cause, KeyError) and str(root_cause.args[0] if root_cause.args else "").startswith("{"):
+            attribute = _prefixed(str(root_cause.args[0]))
+            code = "missing_attribute"
+            message = f"Phần tử '{element_id or process_id or '?'}' thiếu thuộc tính bắt buộc '{attribute}'"
+        elif isinstance(root_cause, UnicodeError):
+            code, message = "invalid_encoding", "Tệp có ký tự không đọc được; hãy lưu tệp với mã hoá UTF-8"
+        else:
+            where = f"phần tử '{element_id}'" if element_id else "sơ đồ"
+            message = f"Không phân tích được {where}; chi tiết kỹ thuật: {raw}"
+    element_id = element_id or process_id
+    detail = f"'{filename}': {message}"
+    return InvalidDiagram(detail, code=code, element_id=element_id,
+                          problems=[Problem(code, message, element_id=element_id)])
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """TaskParser re-raises any error as ValidationException(repr(error)); look through that wrapper."""
+    seen = {id(exc)}
+    while isinstance(exc, ValidationException) and exc.__context__ is not None and id(exc.__context__) not in seen:
+        exc = exc.__context__
+        seen.add(id(exc))
+    return exc
+
+
+def _raw_message(exc: BaseException) -> str:
+    text = (exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)).strip()
+    text = re.sub(r"<Element [^>]*>", "", text)  # lxml reprs carry memory addresses, not information
+    return text[:300] or exc.__class__.__name__
+
+
+def _element_of(exc: BaseException) -> str | None:
+    """The element id carried by the exception, or the innermost XML node the failing parser code held."""
+    if isinstance(exc, ValidationException) and exc.id:
+        return exc.id
+    task_spec = getattr(exc, "task_spec", None)
+    if isinstance(exc, SpiffWorkflowException) and getattr(task_spec, "bpmn_id", None):
+        return task_spec.bpmn_id
+    cause = _root_cause(exc)
+    traceback = cause.__traceback__
+    found = None
+    while traceback is not None:  # outermost to innermost: the last node seen is the nearest to the error
+        local = traceback.tb_frame.f_locals
+        for candidate in (local.get("node"), getattr(local.get("self"), "node", None)):
+            if isinstance(candidate, etree._Element) and candidate.get("id"):
+                found = candidate.get("id")
+                break
+        traceback = traceback.tb_next
+    return found
+
+
+def _element_in_xml(code: str, name: str | None, trees: list[etree._ElementTree]) -> str | None:
+    """Find the element a message names only indirectly (a data store by name, a call by process id)."""
+    if not name:
+        return None
+    wanted = {"unsupported_element": (("dataStoreReference", "name"), ("dataStore", "name")),
+              "unknown_called_process": (("callActivity", "calledElement"),),
+              "duplicate_process": (("process", "id"),)}.get(code, ())
+    for tag, attribute in wanted:
+        for tree in trees:
+            for node in tree.getroot().iter(f"{{{BPMN_NS}}}{tag}"):
+                if (node.get(attribute) or "").strip() == name.strip() and node.get("id"):
+                    return node.get("id")
+    return None
+
+
+def _prefixed(qualified: str) -> str:
+    namespace, _, local = qualified[1:].partition("}")
+    return f"{PREFIXES.get(namespace, namespace)}:{local}"

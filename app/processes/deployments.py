@@ -43,6 +43,8 @@ class DeploymentService:
             results: list[DeployedProcess] = []
             new_rows: list[ProcessDefinition] = []
             existing_deployments: set[str] = set()
+            for key in sorted({m.key for item in parsed for m in item.processes}):  # one order: no deadlock
+                repo.lock_process_key(session, key)
             for item in parsed:
                 for model in item.processes:
                     latest = repo.latest_definition(session, model.key)
