@@ -7,6 +7,7 @@ from app.engine.parsing import Limits
 from app.engine.runtime import WorkflowEngine
 from app.processes.deployments import DeploymentService
 from app.processes.instances import InstanceService
+from app.processes.queries import InstanceQueries
 from app.settings import Settings
 from persistence.db import Database
 
@@ -17,6 +18,7 @@ class Services:
     db: Database
     deployments: DeploymentService
     instances: InstanceService
+    queries: InstanceQueries
 
     def close(self) -> None:
         self.db.dispose()
@@ -34,4 +36,4 @@ def build_services(settings: Settings) -> Services:
                     max_depth=settings.max_bpmn_depth)
     deployments = DeploymentService(db, ModelCache(), limits)
     engine = WorkflowEngine(script_timeout_seconds=settings.script_timeout_seconds)
-    return Services(settings, db, deployments, InstanceService(db, engine, deployments))
+    return Services(settings, db, deployments, InstanceService(db, engine, deployments), InstanceQueries(db))

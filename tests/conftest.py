@@ -19,6 +19,7 @@ import uvicorn
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+import persistence.dossier_models  # noqa: F401  (so wipe() sees every table)
 from api.main import create_app
 from app.container import Services, build_services
 from app.settings import Settings

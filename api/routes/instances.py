@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from api.dependencies import Actor, Instances
+from api.dependencies import Actor, Instances, Queries
 from api.schemas import StartRequest
 from app.processes.views import HistoryEntry, InstanceView
 
@@ -29,20 +29,20 @@ def start_by_id(definition_id: str, instances: Instances, actor: Actor,
 
 
 @router.get("/process-instances", response_model=list[InstanceView], response_model_by_alias=True)
-def list_instances(instances: Instances, key: str | None = None,
+def list_instances(queries: Queries, key: str | None = None,
                    business_key: Annotated[str | None, Query(alias="businessKey")] = None,
                    status: Status | None = None,
                    limit: Annotated[int, Query(ge=1, le=500)] = 50,
                    offset: Annotated[int, Query(ge=0)] = 0) -> list[InstanceView]:
-    return instances.list_instances(key=key, business_key=business_key, status=status, limit=limit, offset=offset)
+    return queries.list_instances(key=key, business_key=business_key, status=status, limit=limit, offset=offset)
 
 
 @router.get("/process-instances/{instance_id}", response_model=InstanceView, response_model_by_alias=True)
-def get_instance(instance_id: str, instances: Instances) -> InstanceView:
-    return instances.get(instance_id)
+def get_instance(instance_id: str, queries: Queries) -> InstanceView:
+    return queries.get(instance_id)
 
 
 @router.get("/process-instances/{instance_id}/history", response_model=list[HistoryEntry],
             response_model_by_alias=True)
-def get_history(instance_id: str, instances: Instances) -> list[HistoryEntry]:
-    return instances.history(instance_id)
+def get_history(instance_id: str, queries: Queries) -> list[HistoryEntry]:
+    return queries.history(instance_id)

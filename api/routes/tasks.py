@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from api.dependencies import Actor, Instances
+from api.dependencies import Actor, Instances, Queries
 from api.schemas import ClaimRequest, CompleteRequest
 from app.processes.views import InstanceView, TaskView
 
@@ -12,7 +12,7 @@ router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
 
 @router.get("", response_model=list[TaskView], response_model_by_alias=True)
-def list_tasks(instances: Instances,
+def list_tasks(queries: Queries,
                process_instance_id: Annotated[str | None, Query(alias="processInstanceId")] = None,
                lane: str | None = None,
                candidate_group: Annotated[str | None, Query(alias="candidateGroup")] = None,
@@ -20,13 +20,13 @@ def list_tasks(instances: Instances,
                status: Literal["open", "completed", "cancelled"] = "open",
                limit: Annotated[int, Query(ge=1, le=500)] = 100,
                offset: Annotated[int, Query(ge=0)] = 0) -> list[TaskView]:
-    return instances.list_tasks(instance_id=process_instance_id, lane=lane, candidate_group=candidate_group,
+    return queries.list_tasks(instance_id=process_instance_id, lane=lane, candidate_group=candidate_group,
                                 assignee=assignee, status=status, limit=limit, offset=offset)
 
 
 @router.get("/{task_id}", response_model=TaskView, response_model_by_alias=True)
-def get_task(task_id: str, instances: Instances) -> TaskView:
-    return instances.get_task(task_id)
+def get_task(task_id: str, queries: Queries) -> TaskView:
+    return queries.get_task(task_id)
 
 
 @router.post("/{task_id}/claim", response_model=TaskView, response_model_by_alias=True)

@@ -1,12 +1,16 @@
-"""Commands on process instances: start, complete a task, claim, deliver a message; one transaction each.
+"""Commands on process instances: start, complete, claim, message, suspend, terminate.
 
 Every command follows the same shape (ARCHITECTURE "one request, end to end"): load the instance row,
 rebuild the workflow onto the cached spec, act, run engine steps, save the state with
 `version = version + 1` (a concurrent writer makes the save fail and the command answer 409), then
-replace the open-task and wait rows and append history events.
+replace the open-task and wait rows and append history events. The `*_in(session, ...)` forms let a
+higher layer (dossiers) run the same command inside its own transaction; `listeners` are told of every
+saved change in that same transaction.
 """
 
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,12 +23,13 @@ from app.engine.runtime import Snapshot, WorkflowEngine
 from app.errors import Conflict, InvalidInput, NotFound
 from app.processes.deployments import DeploymentService
 from app.processes.due_dates import resolve_due
-from app.processes.views import HistoryEntry, InstanceView, TaskView
+from app.processes.views import InstanceView, TaskView
 from persistence import repositories as repo
 from persistence.db import Database
 from persistence.models import Event, HumanTask, ProcessDefinition, ProcessInstance, TaskCandidateGroup, Wait
 
-MAX_PAGE = 500
+# Called after every saved change of an instance, inside its transaction.
+InstanceListener = Callable[[Session, ProcessInstance, list[HumanTask], list[Wait], datetime], None]
 
 
 class InstanceService:
@@ -32,52 +37,38 @@ class InstanceService:
         self.db = db
         self.engine = engine
         self.deployments = deployments
+        self.listeners: list[InstanceListener] = []
 
-    # --- commands -------------------------------------------------------------------------------
-
-    def start(self, *, key: str | None = None, definition_id: str | None = None,
-              business_key: str | None = None, variables: dict[str, Any] | None = None,
-              actor: str | None = None) -> InstanceView:
-        with self.db.transaction() as session:
-            definition = self._definition(session, key, definition_id)
-            model = self.deployments.model_of(session, definition.id)
-            workflow = self.engine.start(model, variables or {})
-            now = _now()
-            row = ProcessInstance(
-                id=str(uuid.uuid4()), definition_id=definition.id, key=definition.key,
-                definition_version=definition.version, business_key=business_key, status="running",
-                state=b"", variables={}, created_at=now, updated_at=now,
-            )
-            session.add(row)
-            events = [Event(process_instance_id=row.id, type="instance.started", actor=actor, at=now,
-                            data={"definitionId": definition.id, "businessKey": business_key})]
-            return self._save(session, row, model, workflow, events, actor, now)
-
-    def complete_task(self, task_id: str, variables: dict[str, Any], actor: str | None = None) -> InstanceView:
+    @contextmanager
+    def command(self) -> Iterator[Session]:
+        """A write transaction where a lost optimistic-lock race becomes 409."""
         try:
             with self.db.transaction() as session:
-                task_row = session.get(HumanTask, task_id)
-                if task_row is None:
-                    raise NotFound(f"Không có bước xử lý '{task_id}'", field="id")
-                if task_row.status != "open":
-                    raise Conflict(f"Bước '{task_row.element_id}' đã được xử lý ({task_row.status})")
-                row, model, workflow = self._load(session, task_row.process_instance_id)
-                self.engine.complete_task(workflow, task_id, variables)
-                now = _now()
-                task_row.status = "completed"
-                task_row.completed_at = now
-                task_row.completed_by = actor
-                events = [Event(process_instance_id=row.id, type="task.completed", element_id=task_row.element_id,
-                                actor=actor, at=now, data={"taskId": task_id, "variables": _jsonable(variables)})]
-                return self._save(session, row, model, workflow, events, actor, now)
+                yield session
         except StaleDataError as exc:
             raise Conflict("Hồ sơ vừa được người khác cập nhật; thao tác này không được ghi nhận") from exc
 
+    # --- commands, each in its own transaction --------------------------------------------------
+
+    def start(self, *, key: str | None = None, definition_id: str | None = None, business_key: str | None = None,
+              variables: dict[str, Any] | None = None, actor: str | None = None) -> InstanceView:
+        with self.command() as session:
+            return self.start_in(session, key=key, definition_id=definition_id, business_key=business_key,
+                                 variables=variables, actor=actor)
+
+    def complete_task(self, task_id: str, variables: dict[str, Any], actor: str | None = None) -> InstanceView:
+        with self.command() as session:
+            return self.complete_in(session, task_id, variables, actor)
+
+    def deliver_message(self, name: str, *, business_key: str | None = None, instance_id: str | None = None,
+                        variables: dict[str, Any] | None = None, actor: str | None = None) -> InstanceView:
+        with self.command() as session:
+            return self.message_in(session, name, business_key=business_key, instance_id=instance_id,
+                                   variables=variables or {}, actor=actor)
+
     def claim_task(self, task_id: str, assignee: str, actor: str | None = None) -> TaskView:
-        with self.db.transaction() as session:
-            task_row = session.get(HumanTask, task_id)
-            if task_row is None:
-                raise NotFound(f"Không có bước xử lý '{task_id}'", field="id")
+        with self.command() as session:
+            task_row = self.task_row(session, task_id)
             if not repo.claim_task(session, task_id, assignee):
                 raise Conflict(f"Bước '{task_row.element_id}' đã được nhận bởi người khác hoặc đã xong")
             session.add(Event(process_instance_id=task_row.process_instance_id, type="task.claimed",
@@ -86,64 +77,107 @@ class InstanceService:
             session.refresh(task_row)
             return TaskView.of(task_row)
 
-    def deliver_message(self, name: str, *, business_key: str | None = None, instance_id: str | None = None,
-                        variables: dict[str, Any] | None = None, actor: str | None = None) -> InstanceView:
-        variables = variables or {}
-        try:
-            with self.db.transaction() as session:
-                waiting = repo.message_waiters(session, name, business_key=business_key, instance_id=instance_id)
-                if not waiting:
-                    raise NotFound(f"Không có hồ sơ nào đang chờ thông điệp '{name}'", code="no_waiting_instance",
-                                   field="messageName")
-                if len(waiting) > 1:
-                    raise InvalidInput(f"Nhiều hồ sơ cùng chờ thông điệp '{name}'; hãy chỉ rõ businessKey "
-                                       "hoặc processInstanceId", code="ambiguous_correlation",
-                                       field="businessKey")
-                row, model, workflow = self._load(session, waiting[0])
-                caught = self.engine.deliver_message(workflow, name, variables)
-                if not caught:
-                    raise Conflict(f"Hồ sơ không còn chờ thông điệp '{name}'")
-                now = _now()
-                events = [Event(process_instance_id=row.id, type="message.received", element_id=caught[0],
-                                actor=actor, at=now, data={"messageName": name, "variables": _jsonable(variables)})]
-                return self._save(session, row, model, workflow, events, actor, now)
-        except StaleDataError as exc:
-            raise Conflict("Hồ sơ vừa được người khác cập nhật; thao tác này không được ghi nhận") from exc
+    # --- the same commands inside a caller's transaction ---------------------------------------
 
-    # --- queries --------------------------------------------------------------------------------
+    def start_in(self, session: Session, *, key: str | None = None, definition_id: str | None = None,
+                 business_key: str | None = None, variables: dict[str, Any] | None = None,
+                 actor: str | None = None, now: datetime | None = None) -> InstanceView:
+        definition = self._definition(session, key, definition_id)
+        model = self.deployments.model_of(session, definition.id)
+        workflow = self.engine.start(model, variables or {})
+        now = now or _now()
+        row = ProcessInstance(
+            id=str(uuid.uuid4()), definition_id=definition.id, key=definition.key,
+            definition_version=definition.version, business_key=business_key, status="running",
+            state=b"", variables={}, created_at=now, updated_at=now,
+        )
+        session.add(row)
+        events = [Event(process_instance_id=row.id, type="instance.started", actor=actor, at=now,
+                        data={"definitionId": definition.id, "businessKey": business_key})]
+        return self._save(session, row, model, workflow, events, actor, now)
 
-    def get(self, instance_id: str) -> InstanceView:
-        with self.db.read() as session:
-            row = self._instance_row(session, instance_id)
-            return self._view(session, [row])[0]
+    def complete_in(self, session: Session, task_id: str, variables: dict[str, Any],
+                    actor: str | None = None) -> InstanceView:
+        task_row = self.task_row(session, task_id)
+        if task_row.status != "open":
+            raise Conflict(f"Bước '{task_row.element_id}' đã được xử lý ({task_row.status})")
+        row, model, workflow = self._load(session, task_row.process_instance_id)
+        self.engine.complete_task(workflow, task_id, variables)
+        now = _now()
+        task_row.status = "completed"
+        task_row.completed_at = now
+        task_row.completed_by = actor
+        events = [Event(process_instance_id=row.id, type="task.completed", element_id=task_row.element_id,
+                        actor=actor, at=now, data={"taskId": task_id, "variables": _jsonable(variables)})]
+        return self._save(session, row, model, workflow, events, actor, now)
 
-    def list_instances(self, *, key: str | None, business_key: str | None, status: str | None,
-             limit: int, offset: int) -> list[InstanceView]:
-        with self.db.read() as session:
-            rows = repo.list_instances(session, key=key, business_key=business_key, status=status,
-                                       limit=min(limit, MAX_PAGE), offset=offset)
-            return self._view(session, list(rows))
+    def message_in(self, session: Session, name: str, *, business_key: str | None, instance_id: str | None,
+                   variables: dict[str, Any], actor: str | None) -> InstanceView:
+        waiting = repo.message_waiters(session, name, business_key=business_key, instance_id=instance_id)
+        if not waiting:
+            raise NotFound(f"Không có hồ sơ nào đang chờ thông điệp '{name}'", code="no_waiting_instance",
+                           field="messageName")
+        if len(waiting) > 1:
+            raise InvalidInput(f"Nhiều hồ sơ cùng chờ thông điệp '{name}'; hãy chỉ rõ businessKey hoặc "
+                               "processInstanceId", code="ambiguous_correlation", field="businessKey")
+        row, model, workflow = self._load(session, waiting[0])
+        caught = self.engine.deliver_message(workflow, name, variables)
+        if not caught:
+            raise Conflict(f"Hồ sơ không còn chờ thông điệp '{name}'")
+        now = _now()
+        events = [Event(process_instance_id=row.id, type="message.received", element_id=caught[0], actor=actor,
+                        at=now, data={"messageName": name, "variables": _jsonable(variables)})]
+        return self._save(session, row, model, workflow, events, actor, now)
 
-    def history(self, instance_id: str) -> list[HistoryEntry]:
-        with self.db.read() as session:
-            self._instance_row(session, instance_id)
-            return [HistoryEntry.of(e) for e in repo.history(session, instance_id)]
+    def set_suspended_in(self, session: Session, instance_id: str, suspended: bool, *, reason: str | None,
+                         actor: str | None) -> ProcessInstance:
+        """Suspended instances keep their tasks, but nothing can move them until resumed."""
+        row = self.instance_row(session, instance_id)
+        expected, target = ("running", "suspended") if suspended else ("suspended", "running")
+        if row.status != expected:
+            raise Conflict(f"Phiên chạy đang ở trạng thái '{row.status}'")
+        now = _now()
+        row.status = target
+        row.updated_at = now
+        session.add(Event(process_instance_id=row.id, type=f"instance.{target}", actor=actor, at=now,
+                          data={"reason": reason} if reason else {}))
+        session.flush()
+        self._notify(session, row, now)
+        return row
 
-    def get_task(self, task_id: str) -> TaskView:
-        with self.db.read() as session:
-            row = session.get(HumanTask, task_id)
-            if row is None:
-                raise NotFound(f"Không có bước xử lý '{task_id}'", field="id")
-            return TaskView.of(row)
+    def terminate_in(self, session: Session, instance_id: str, *, reason: str, actor: str | None) -> ProcessInstance:
+        """Stop an instance for good: open tasks cancelled, waits dropped, history kept."""
+        row = self.instance_row(session, instance_id)
+        if row.status not in ("running", "suspended"):
+            raise Conflict(f"Phiên chạy đã kết thúc ({row.status})")
+        now = _now()
+        row.status = "terminated"
+        row.ended_at = now
+        row.updated_at = now
+        session.flush()
+        for task in repo.open_tasks_of(session, [row.id]):
+            task.status = "cancelled"
+            task.completed_at = now
+        repo.replace_waits(session, row.id, [])
+        session.add(Event(process_instance_id=row.id, type="instance.terminated", actor=actor, at=now,
+                          data={"reason": reason}))
+        session.flush()
+        self._notify(session, row, now)
+        return row
 
-    def list_tasks(self, *, instance_id: str | None, lane: str | None, candidate_group: str | None,
-                   assignee: str | None, status: str | None, limit: int, offset: int) -> list[TaskView]:
-        with self.db.read() as session:
-            rows = repo.list_tasks(session, instance_id=instance_id, lane=lane, candidate_group=candidate_group,
-                                   assignee=assignee, status=status, limit=min(limit, MAX_PAGE), offset=offset)
-            return [TaskView.of(r) for r in rows]
+    # --- shared pieces ----------------------------------------------------------------------------
 
-    # --- internals ------------------------------------------------------------------------------
+    def task_row(self, session: Session, task_id: str) -> HumanTask:
+        task_row = session.get(HumanTask, task_id)
+        if task_row is None:
+            raise NotFound(f"Không có bước xử lý '{task_id}'", field="id")
+        return task_row
+
+    def instance_row(self, session: Session, instance_id: str) -> ProcessInstance:
+        row = session.get(ProcessInstance, instance_id)
+        if row is None:
+            raise NotFound(f"Không có phiên chạy '{instance_id}'", field="id")
+        return row
 
     def _definition(self, session: Session, key: str | None, definition_id: str | None) -> ProcessDefinition:
         if definition_id:
@@ -156,14 +190,8 @@ class InstanceService:
             raise NotFound(f"Chưa triển khai quy trình có mã '{key}'", field="key")
         return definition
 
-    def _instance_row(self, session: Session, instance_id: str) -> ProcessInstance:
-        row = session.get(ProcessInstance, instance_id)
-        if row is None:
-            raise NotFound(f"Không có phiên chạy '{instance_id}'", field="id")
-        return row
-
     def _load(self, session: Session, instance_id: str):
-        row = self._instance_row(session, instance_id)
+        row = self.instance_row(session, instance_id)
         if row.status != "running":
             raise Conflict(f"Phiên chạy đang ở trạng thái '{row.status}', không thể thao tác")
         model = self.deployments.model_of(session, row.definition_id)
@@ -185,8 +213,16 @@ class InstanceService:
                       due_at=w.due_at) for w in snapshot.waits]
         repo.replace_waits(session, row.id, waits)
         session.add_all(events)
+        for listener in self.listeners:
+            listener(session, row, tasks, waits, now)
         session.flush()
         return InstanceView.of(row, row.definition_version, tasks, waits)
+
+    def _notify(self, session: Session, row: ProcessInstance, now: datetime) -> None:
+        tasks = list(repo.open_tasks_of(session, [row.id]))
+        waits = list(repo.waits_of(session, [row.id]))
+        for listener in self.listeners:
+            listener(session, row, tasks, waits, now)
 
     def _sync_tasks(self, session: Session, row: ProcessInstance, snapshot: Snapshot, events: list[Event],
                     now: datetime) -> list[HumanTask]:
@@ -221,16 +257,6 @@ class InstanceService:
             open_rows.append(task)
         return open_rows
 
-    def _view(self, session: Session, rows: list[ProcessInstance]) -> list[InstanceView]:
-        ids = [r.id for r in rows]
-        tasks: dict[str, list[HumanTask]] = {i: [] for i in ids}
-        for task in repo.open_tasks_of(session, ids):
-            tasks[task.process_instance_id].append(task)
-        waits: dict[str, list[Wait]] = {i: [] for i in ids}
-        for wait in repo.waits_of(session, ids):
-            waits[wait.process_instance_id].append(wait)
-        return [InstanceView.of(r, r.definition_version, tasks[r.id], waits[r.id]) for r in rows]
-
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -238,4 +264,3 @@ def _now() -> datetime:
 
 def _jsonable(value: Any) -> Any:
     return orjson.loads(orjson.dumps(value, default=str))
-

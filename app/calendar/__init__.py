@@ -1,0 +1,1 @@
+"""Vietnamese working-day calendar and deadline rules."""

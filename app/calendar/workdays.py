@@ -1,0 +1,82 @@
+"""Working days of the Vietnamese civil service: weekends, public holidays and swap days (`holidays`).
+
+Times are stored in UTC and reasoned about in Asia/Ho_Chi_Minh. Admin overrides (extra days off,
+make-up working days) are passed in; the calendar issue adds their storage and API.
+"""
+
+import math
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+MORNING = (time(7, 30), time(11, 30))
+AFTERNOON = (time(13, 30), time(17, 0))
+DAY_END = AFTERNOON[1]
+MIDDAY = MORNING[1]
+MAX_DAYS = 3_660
+
+
+@lru_cache(maxsize=64)
+def _vn_holidays(year: int) -> holidays.HolidayBase:
+    return holidays.country_holidays("VN", years=year)
+
+
+class WorkingCalendar:
+    def __init__(self, overrides: Mapping[date, bool] | None = None) -> None:
+        """`overrides` maps a date to True (a make-up working day) or False (an extra day off)."""
+        self.overrides = dict(overrides or {})
+
+    def is_working_day(self, day: date) -> bool:
+        if day in self.overrides:
+            return self.overrides[day]
+        return _vn_holidays(day.year).is_working_day(day)
+
+    def next_working_day(self, day: date) -> date:
+        """The first working day strictly after `day`."""
+        current = day + timedelta(days=1)
+        for _ in range(MAX_DAYS):
+            if self.is_working_day(current):
+                return current
+            current += timedelta(days=1)
+        raise ValueError("no working day within ten years")
+
+    def add_working_days(self, start: date, days: int) -> date:
+        """The `days`-th working day after `start` (the start day itself never counts)."""
+        if days < 0 or days > MAX_DAYS:
+            raise ValueError("days must be between 0 and 3660")
+        current = start
+        for _ in range(days):
+            current = self.next_working_day(current)
+        return current
+
+    def deadline(self, start: datetime, working_days: float) -> datetime:
+        """When a limit of `working_days` counted from `start` runs out (UTC).
+
+        The count begins on the working day after `start` (Civil Code Art. 147) and ends at the close of
+        the last working day; half a day ends at midday of the following working day.
+        """
+        local_day = start.astimezone(LOCAL_TZ).date()
+        whole = math.floor(working_days)
+        fraction = working_days - whole
+        end_day = self.add_working_days(local_day, whole)
+        if fraction > 0:
+            end_day = self.next_working_day(end_day)
+            end = datetime.combine(end_day, MIDDAY, LOCAL_TZ)
+        else:
+            end = datetime.combine(end_day, DAY_END, LOCAL_TZ)
+        return end.astimezone(UTC)
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """Working days in (start, end]; negative when end is before start."""
+        if end < start:
+            return -self.working_days_between(end, start)
+        count, current = 0, start
+        while current < end:
+            current += timedelta(days=1)
+            if self.is_working_day(current):
+                count += 1
+        return count

@@ -1,0 +1,134 @@
+"""One-stop domain tables: units, procedure catalogue, dossiers, their documents and code sequences."""
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from persistence.models import Base
+from persistence.types import JSONDocument, UTCDateTime, utcnow
+
+
+class Unit(Base):
+    """The Department, its divisions, and the city's communes, wards and special zones."""
+
+    __tablename__ = "units"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(16))  # department | division | commune | ward | special-zone
+    parent_code: Mapped[str | None] = mapped_column(String(32))
+    admin_code: Mapped[str | None] = mapped_column(String(16))  # national administrative unit code
+    search_text: Mapped[str] = mapped_column(String(500))
+    sample: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Procedure(Base):
+    """One administrative procedure of the catalogue: its documents, fees, time limit and diagram."""
+
+    __tablename__ = "procedures"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    short_name: Mapped[str | None] = mapped_column(String(120))
+    sector: Mapped[str] = mapped_column(String(255))
+    level: Mapped[str] = mapped_column(String(16))  # commune | department
+    competent_unit: Mapped[str | None] = mapped_column(String(32))
+    legal_days: Mapped[float] = mapped_column(Numeric(6, 2, asdecimal=False))
+    legal_time_unit: Mapped[str] = mapped_column(String(16), default="working_days")
+    fees: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument, default=list)
+    documents: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument, default=list)
+    result_types: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    diagram_key: Mapped[str] = mapped_column(String(255))
+    online_level: Mapped[str] = mapped_column(String(16), default="partial")
+    boundary_free: Mapped[bool] = mapped_column(Boolean, default=True)
+    moh_centralized: Mapped[bool] = mapped_column(Boolean, default=False)
+    moh_cutover: Mapped[date | None] = mapped_column(Date)
+    sample: Mapped[bool] = mapped_column(Boolean, default=False)
+    sources: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    uncertain: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    search_text: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Dossier(Base):
+    """A dossier (hồ sơ): the one-stop record around one process instance of its procedure's diagram."""
+
+    __tablename__ = "dossiers"
+    __table_args__ = (
+        Index("ix_dossiers_competent_stage", "competent_unit", "stage", "appointment_at"),
+        Index("ix_dossiers_receiving_stage", "receiving_unit", "stage", "appointment_at"),
+        Index("ix_dossiers_applicant", "applicant_id_number"),
+        Index("ix_dossiers_status", "status"),
+    )
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    procedure_code: Mapped[str] = mapped_column(ForeignKey("procedures.code"))
+    process_instance_id: Mapped[str] = mapped_column(String(36), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))  # counter | online | post
+    applicant_type: Mapped[str] = mapped_column(String(16))
+    applicant_id_number: Mapped[str] = mapped_column(String(32))
+    applicant: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    receiving_unit: Mapped[str] = mapped_column(ForeignKey("units.code"))
+    competent_unit: Mapped[str] = mapped_column(ForeignKey("units.code"))
+    status: Mapped[str] = mapped_column(String(32))
+    status_code: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[str] = mapped_column(String(32))  # worklist queue: new | in_progress | ministry | ...
+    current_step: Mapped[str | None] = mapped_column(String(255))
+    moh_route: Mapped[bool] = mapped_column(Boolean, default=False)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    clock_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    appointment_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    supplement_count: Mapped[int] = mapped_column(Integer, default=0)
+    supplement_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    supplement_request: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    extension_count: Mapped[int] = mapped_column(Integer, default=0)
+    extension: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    stop_reason: Mapped[str | None] = mapped_column(Text)
+    fee_total: Mapped[int] = mapped_column(Integer, default=0)
+    fee_paid: Mapped[bool] = mapped_column(Boolean, default=False)
+    payment_channel: Mapped[str | None] = mapped_column(String(16))
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    created_by: Mapped[str | None] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class DossierDocument(Base):
+    """One document of a dossier, as listed in the catalogue; files are stored content-addressed."""
+
+    __tablename__ = "dossier_documents"
+    __table_args__ = (Index("ix_dossier_documents_dossier", "dossier_code"),
+                      Index("ix_dossier_documents_reuse", "applicant_id_number", "document_code"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dossier_code: Mapped[str] = mapped_column(ForeignKey("dossiers.code"))
+    applicant_id_number: Mapped[str] = mapped_column(String(32))
+    document_code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(Text)
+    originals: Mapped[int] = mapped_column(Integer, default=0)
+    copies: Mapped[int] = mapped_column(Integer, default=0)
+    digitised: Mapped[bool] = mapped_column(Boolean, default=False)
+    reused: Mapped[bool] = mapped_column(Boolean, default=False)
+    from_national_store: Mapped[bool] = mapped_column(Boolean, default=False)
+    reused_from: Mapped[str | None] = mapped_column(String(64))
+    file_sha256: Mapped[str | None] = mapped_column(String(64))
+    file_name: Mapped[str | None] = mapped_column(String(255))
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    size_bytes: Mapped[int | None] = mapped_column(Integer)
+
+
+class DossierSequence(Base):
+    """The day's running number per competent agency (Art. 28 codes): gapless, one row per agency-day."""
+
+    __tablename__ = "dossier_sequences"
+
+    agency_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[str] = mapped_column(String(6), primary_key=True)  # yyMMdd
+    last_value: Mapped[int] = mapped_column(Integer, default=0)
