@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from persistence.models import Event, HumanTask, ProcessDefinition, ProcessInstance, TaskCandidateGroup, Wait
@@ -76,6 +76,14 @@ def list_tasks(session: Session, *, instance_id: str | None, lane: str | None, c
 def replace_waits(session: Session, instance_id: str, waits: list[Wait]) -> None:
     session.execute(delete(Wait).where(Wait.process_instance_id == instance_id))
     session.add_all(waits)
+
+
+def append_events(session: Session, events: list[Event]) -> None:
+    """One executemany INSERT, without fetching ids back: history rows are never read in the same command."""
+    if events:
+        session.execute(insert(Event), [
+            {"process_instance_id": e.process_instance_id, "at": e.at, "type": e.type, "element_id": e.element_id,
+             "actor": e.actor, "data": e.data or {}} for e in events])
 
 
 def message_waiters(session: Session, message_name: str, *, business_key: str | None,

@@ -38,6 +38,7 @@ DMN_NAMESPACES = {
 }
 NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
 PREFIXES = {BPMN_NS: "bpmn", CAMUNDA_NS: "camunda"}
+_ATTRIBUTE_HINTS = {"camunda:decisionRef": " (mã bảng quyết định DMN mà bước quy tắc nghiệp vụ cần gọi)"}
 HUMAN_TAGS = {"userTask", "manualTask"}
 CONTAINERS = {"process", "subProcess", "transaction", "adHocSubProcess"}
 
@@ -101,9 +102,9 @@ def parse_files(sources: list[SourceFile], limits: Limits = Limits()) -> list[Pa
         for process in tree.getroot().iterfind("bpmn:process", NS):
             if process.get("id") in executable:
                 with _explained(item.source.name, trees, process.get("id")):
-                    item.processes.append(_build_model(parser, process))
+                    item.processes.append(_build_model(parser, process, item.source.name))
     if not any(item.processes for item, _ in parsed):
-        raise _no_executable_process(trees)
+        raise _no_executable_process(sources, trees)
     return [item for item, _ in parsed]
 
 
@@ -124,12 +125,14 @@ def _check_references(tree: etree._ElementTree, filename: str) -> None:
     if duplicated:
         raise InvalidDiagram(f"'{filename}': mã phần tử '{duplicated[0]}' bị dùng cho nhiều phần tử; mỗi phần tử "
                              "phải có mã (id) riêng", code="duplicate_id", element_id=duplicated[0])
+    siblings: dict[etree._Element, set[str]] = {}
     for flow in tree.getroot().iter(f"{{{BPMN_NS}}}sequenceFlow"):
         container = flow.getparent()
-        siblings = {node.get("id") for node in container if isinstance(node.tag, str)}
+        if container not in siblings:
+            siblings[container] = {node.get("id") for node in container if isinstance(node.tag, str) and node.get("id")}
         for attribute, role in (("sourceRef", "nguồn"), ("targetRef", "đích")):
             ref = flow.get(attribute)
-            if ref not in siblings:
+            if ref not in siblings[container]:
                 what = f"'{ref}' không có trong cùng quy trình" if ref else "chưa được khai báo"
                 raise InvalidDiagram(f"'{filename}': luồng tuần tự '{flow.get('id')}' có phần tử {role} "
                                      f"({attribute}) {what}", code="invalid_reference", element_id=flow.get("id"))
@@ -142,29 +145,30 @@ def _mark_single_process_executable(tree: etree._ElementTree) -> None:
         processes[0].set("isExecutable", "true")
 
 
-def _no_executable_process(trees: list[etree._ElementTree]) -> InvalidDiagram:
+def _no_executable_process(sources: list[SourceFile], trees: list[etree._ElementTree]) -> InvalidDiagram:
+    files = ", ".join(f"'{source.name}'" for source in sources[:5])
     processes = [p for tree in trees for p in tree.getroot().iterfind("bpmn:process", NS)]
     if not processes:
-        return InvalidDiagram("Tệp không chứa quy trình nào (bpmn:process)", code="no_executable_process")
+        return InvalidDiagram(f"{files}: không có quy trình nào (bpmn:process)", code="no_executable_process")
     listed = ", ".join(f"'{p.get('id')}'" for p in processes[:5])
-    return InvalidDiagram(f"Không có quy trình nào được đánh dấu có thể thực thi (isExecutable=\"true\"); "
-                          f"các quy trình trong tệp: {listed}", code="no_executable_process",
+    return InvalidDiagram(f"{files}: không có quy trình nào được đánh dấu có thể thực thi (isExecutable=\"true\"); "
+                          f"các quy trình có trong tệp: {listed}", code="no_executable_process",
                           element_id=processes[0].get("id") if len(processes) == 1 else None)
 
 
-def _build_model(parser: CamundaParser, process: etree._Element) -> ProcessModel:
+def _build_model(parser: CamundaParser, process: etree._Element, filename: str) -> ProcessModel:
     process_id = process.get("id")
     spec = parser.get_spec(process_id)
     subprocess_specs = parser.get_subprocess_specs(process_id)
-    _check_expressions(process)
+    _check_expressions(process, filename)
     model = ProcessModel(key=process_id, name=process.get("name"), spec=spec,
                          subprocess_specs=subprocess_specs, elements=_element_infos(process))
     try:  # a model we could not store would fail later, inside the deployment transaction
         serialization.dump_model(model)
     except (TypeError, ValueError) as exc:
         element_id = _unserializable_element(model, str(exc)) or process_id
-        raise InvalidDiagram(f"Phần tử '{element_id}' dùng tính năng chưa lưu trữ được ({exc}); hãy bỏ hoặc "
-                             "thay phần tử này", code="unsupported_element", element_id=element_id) from exc
+        raise InvalidDiagram(f"'{filename}': phần tử '{element_id}' dùng tính năng chưa lưu trữ được ({exc}); "
+                             "hãy bỏ hoặc thay phần tử này", code="unsupported_element", element_id=element_id) from exc
     return model
 
 
@@ -223,7 +227,7 @@ def _form(node: etree._Element) -> dict[str, Any] | None:
     return {"key": key, "fields": fields}
 
 
-def _check_expressions(process: etree._Element) -> None:
+def _check_expressions(process: etree._Element, filename: str) -> None:
     """Refuse at deploy what the restricted evaluator would refuse at run time."""
     problems = []
     for tag, check in (("conditionExpression", scripting.check_expression),
@@ -250,7 +254,7 @@ def _check_expressions(process: etree._Element) -> None:
                                "đơn giản trên biến của hồ sơ (không import, không thuộc tính __...__).")
                 problems.append(Problem("unsupported_expression", message, element_id=element_id))
     if problems:
-        raise InvalidDiagram(problems[0].message, code="unsupported_expression",
+        raise InvalidDiagram(f"'{filename}': {problems[0].message}", code="unsupported_expression",
                              element_id=problems[0].element_id, problems=problems)
 
 
@@ -271,13 +275,17 @@ _KNOWN_MESSAGES: list[tuple[re.Pattern[str], str, str]] = [(re.compile(p, re.S),
     (r"Time Specification", "invalid_timer",
      "Sự kiện hẹn giờ '{id}' thiếu hoặc sai biểu thức thời gian; hãy dùng ISO 8601, ví dụ PT2H (2 giờ), "
      "P3D (3 ngày) hoặc 2026-01-01T08:00:00"),
-    (r"Data Store with name (?P<name>.+?) has no implementation", "unsupported_element",
+    (r"Data Store with name (?P<name>.*?) has no implementation", "unsupported_element",
      "Kho dữ liệu (data store) '{name}' chưa được hỗ trợ; hãy bỏ kho dữ liệu khỏi sơ đồ"),
     (r"Data Store (identifier|name) is missing", "invalid_reference", "Kho dữ liệu (data store) thiếu mã hoặc tên"),
     (r"Non-default exclusive outgoing sequence flow without condition", "missing_condition",
      "Luồng '{id}' đi ra từ cổng rẽ nhánh nhưng không có điều kiện và không phải luồng mặc định"),
     (r"Conditional event definition with missing condition", "missing_condition",
      "Sự kiện điều kiện '{id}' chưa có biểu thức điều kiện"),
+    (r"When looking for a task spec", "invalid_reference",
+     "Luồng ra từ '{id}' trỏ tới phần tử không phải bước, sự kiện hay cổng"),
+    (r"Expected 1 result\. Received (?P<n>\d+) results", "invalid_reference",
+     "Phần tử '{id}' tham chiếu tới một phần tử (ví dụ thông điệp) không có hoặc bị trùng trong tệp (tìm thấy {n})"),
     (r"Cannot resolve data(Input|Output)Association", "invalid_reference",
      "Liên kết dữ liệu của '{id}' trỏ tới đối tượng dữ liệu không có trong quy trình"),
     (r"A multiinstance task must specify a cardinality or a collection", "invalid_multi_instance",
@@ -296,8 +304,10 @@ _KNOWN_MESSAGES: list[tuple[re.Pattern[str], str, str]] = [(re.compile(p, re.S),
     (r"No decisions found|Multiple decision tables", "invalid_dmn",
      "Tệp DMN phải có đúng một bảng quyết định (decisionTable)"),
     (r"No start event found", "no_start_event", "Quy trình '{id}' không có sự kiện bắt đầu"),
-    (r"Expected an? (?P<name>\w+) node|(?P<name2>\w+) identifier is missing|Could not find messageRef",
-     "invalid_reference", "Phần tử '{id}' tham chiếu tới thông điệp/tín hiệu/lỗi chưa được khai báo đúng trong tệp"),
+    # SpiffWorkflow's "Expected an Error node" path itself fails with a TypeError (raise_validation_exception)
+    (r"Expected an? \w+ node|identifier is missing|Could not find messageRef|raise_validation_exception\(\) got",
+     "invalid_reference", "Phần tử '{id}' tham chiếu tới thông điệp, tín hiệu, lỗi hoặc leo thang (messageRef, "
+     "signalRef, errorRef, escalationRef) chưa được khai báo đúng trong tệp"),
     (r"There is no support implemented for this task type|Unsupported Catch Event", "unsupported_element",
      "Loại phần tử của '{id}' chưa được hỗ trợ"),
     (r"Cancel Events may only be used with transactions", "unsupported_element",
@@ -317,7 +327,7 @@ def _as_invalid(exc: BaseException, filename: str, trees: list[etree._ElementTre
     for pattern, known_code, template in _KNOWN_MESSAGES:
         match = pattern.search(raw)
         if match:
-            names = {k: v for k, v in match.groupdict().items() if v is not None}
+            names = {k: " ".join(v.split()) for k, v in match.groupdict().items() if v is not None}
             element_id = element_id or _element_in_xml(known_code, names.get("name"), trees)
             code, message = known_code, template.format(id=element_id or process_id or "?", **{"n": "", **names})
             break
@@ -327,7 +337,8 @@ def _as_invalid(exc: BaseException, filename: str, trees: list[etree._ElementTre
         elif isinstance(root_cause, KeyError) and str(root_cause.args[0] if root_cause.args else "").startswith("{"):
             attribute = _prefixed(str(root_cause.args[0]))
             code = "missing_attribute"
-            message = f"Phần tử '{element_id or process_id or '?'}' thiếu thuộc tính bắt buộc '{attribute}'"
+            message = (f"Phần tử '{element_id or process_id or '?'}' thiếu thuộc tính bắt buộc '{attribute}'"
+                       f"{_ATTRIBUTE_HINTS.get(attribute, '')}")
         elif isinstance(root_cause, UnicodeError):
             code, message = "invalid_encoding", "Tệp có ký tự không đọc được; hãy lưu tệp với mã hoá UTF-8"
         else:
@@ -384,7 +395,7 @@ def _element_in_xml(code: str, name: str | None, trees: list[etree._ElementTree]
     for tag, attribute in wanted:
         for tree in trees:
             for node in tree.getroot().iter(f"{{{BPMN_NS}}}{tag}"):
-                if (node.get(attribute) or "").strip() == name.strip() and node.get("id"):
+                if " ".join((node.get(attribute) or "").split()) == name and node.get("id"):
                     return node.get("id")
     return None
 

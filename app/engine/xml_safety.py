@@ -4,12 +4,15 @@ Everything here runs before SpiffWorkflow sees the document, so hostile input (X
 quadratic blow-up, deep nesting, huge files) is refused quickly with a stable code.
 """
 
+import re
 from dataclasses import dataclass
 
 from lxml import etree
 
 from app.errors import InvalidDiagram, PayloadTooLarge
 
+_REFERENCE_ATTRIBUTES = {"bpmnElement", "calledElement", "default", "sourceElement", "targetElement"}
+_QUOTES = re.compile("['\"]")
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ def read_xml(name: str, content: bytes, limits: Limits) -> etree._ElementTree:
         raise InvalidDiagram(f"'{name}': khai báo DOCTYPE/ENTITY không được phép trong tệp BPMN",
                              code="dtd_forbidden")
     _check_size(name, root, limits)
+    _check_identifiers(name, root)
     return tree
 
 
@@ -91,3 +95,27 @@ def _check_size(name: str, root: etree._Element, limits: Limits) -> None:
         if level > limits.max_depth:
             raise InvalidDiagram(f"'{name}' lồng sâu quá {limits.max_depth} cấp", code="too_deep")
         stack.extend((child, level + 1) for child in node)
+
+
+def _check_identifiers(name: str, root: etree._Element) -> None:
+    """Ids and references must not contain quotes.
+
+    SpiffWorkflow splices some of them into XPath expressions (`[@id="%s"]` for messageRef, data
+    association refs); a quote would let the diagram run its own XPath over the document, which can
+    take minutes on a large one.
+    """
+    for node in root.iter():
+        if not isinstance(node.tag, str):
+            continue
+        values = [(key, value) for key, value in node.attrib.items()
+                  if key == "id" or key.endswith("Ref") or key in _REFERENCE_ATTRIBUTES]
+        if node.text and etree.QName(node).localname.endswith(("Ref", "Refs")):
+            values.append((etree.QName(node).localname, node.text))
+        for key, value in values:
+            if "'" in value or '"' in value:
+                owner = node
+                while owner is not None and (not owner.get("id") or _QUOTES.search(owner.get("id"))):
+                    owner = owner.getparent()
+                raise InvalidDiagram(f"'{name}': mã hoặc tham chiếu {value[:60]!r} ({etree.QName(key).localname}) "
+                                     "chứa dấu nháy; mã phần tử chỉ được gồm chữ, số và các ký tự _ - .",
+                                     code="invalid_id", element_id=owner.get("id") if owner is not None else None)

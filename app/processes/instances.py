@@ -212,7 +212,7 @@ class InstanceService:
         waits = [Wait(process_instance_id=row.id, kind=w.kind, name=w.name, element_id=w.element_id,
                       due_at=w.due_at) for w in snapshot.waits]
         repo.replace_waits(session, row.id, waits)
-        session.add_all(events)
+        repo.append_events(session, events)
         for listener in self.listeners:
             listener(session, row, tasks, waits, now)
         session.flush()
