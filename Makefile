@@ -20,6 +20,7 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/motcua db upgrade
 	$(BIN)/motcua deploy --shipped
+	$(BIN)/motcua catalogue load
 	$(BIN)/motcua serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)

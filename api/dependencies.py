@@ -4,7 +4,13 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from app.calendar.service import CalendarService
 from app.container import Services
+from app.dossiers.catalogue import CatalogueService
+from app.dossiers.files import DocumentFiles
+from app.dossiers.lifecycle import LifecycleService
+from app.dossiers.queries import DossierQueries
+from app.dossiers.reception import ReceptionService
 from app.processes.deployments import DeploymentService
 from app.processes.instances import InstanceService
 from app.processes.queries import InstanceQueries
@@ -35,3 +41,39 @@ Deployments = Annotated[DeploymentService, Depends(deployment_service)]
 Instances = Annotated[InstanceService, Depends(instance_service)]
 Queries = Annotated[InstanceQueries, Depends(instance_queries)]
 Actor = Annotated[str | None, Depends(actor)]
+
+
+def catalogue_service(s: Annotated[Services, Depends(services)]) -> CatalogueService:
+    return s.catalogue
+
+
+def reception_service(s: Annotated[Services, Depends(services)]) -> ReceptionService:
+    return s.reception
+
+
+def lifecycle_service(s: Annotated[Services, Depends(services)]) -> LifecycleService:
+    return s.lifecycle
+
+
+def dossier_queries(s: Annotated[Services, Depends(services)]) -> DossierQueries:
+    return s.dossiers
+
+
+Catalogue = Annotated[CatalogueService, Depends(catalogue_service)]
+Reception = Annotated[ReceptionService, Depends(reception_service)]
+Lifecycle = Annotated[LifecycleService, Depends(lifecycle_service)]
+Dossiers = Annotated[DossierQueries, Depends(dossier_queries)]
+
+
+def document_files(s: Annotated[Services, Depends(services)]) -> DocumentFiles:
+    return s.files
+
+
+Files = Annotated[DocumentFiles, Depends(document_files)]
+
+
+def calendar_service(s: Annotated[Services, Depends(services)]) -> CalendarService:
+    return s.calendar
+
+
+Calendar = Annotated[CalendarService, Depends(calendar_service)]

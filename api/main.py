@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 
 from api import errors
-from api.routes import deployments, health, instances, messages, tasks
+from api.routes import calendar, catalogue, deployments, dossiers, health, instances, messages, tasks
 from app.container import build_services
 from app.settings import Settings, get_settings
 
@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    max_request = settings.max_upload_bytes * 2 + 64 * 1024
+    max_request = max(settings.max_upload_bytes * 2, settings.max_document_bytes) + 64 * 1024
 
     @app.middleware("http")
     async def refuse_oversized_bodies(request: Request, call_next):
@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                   f"Yêu cầu vượt quá {max_request} byte", request.url.path)
         return await call_next(request)
 
-    for router in (health.router, deployments.router, instances.router, tasks.router, messages.router):
+    for router in (health.router, deployments.router, instances.router, tasks.router, messages.router,
+                   catalogue.router, dossiers.router, calendar.router):
         app.include_router(router)
     return app

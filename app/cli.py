@@ -13,6 +13,8 @@ from app.settings import get_settings
 cli = typer.Typer(help="motcua: dịch vụ quy trình BPMN cho thủ tục hành chính một cửa", no_args_is_help=True)
 db_cli = typer.Typer(help="Cơ sở dữ liệu", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
+catalogue_cli = typer.Typer(help="Danh mục thủ tục và đơn vị", no_args_is_help=True)
+cli.add_typer(catalogue_cli, name="catalogue")
 console = Console()
 
 
@@ -72,6 +74,19 @@ def deploy(
     console.print(table)
     if failed:
         raise typer.Exit(1)
+
+
+@catalogue_cli.command("load")
+def catalogue_load() -> None:
+    """Insert or refresh the shipped units and procedures (admin-created entries are kept)."""
+    from app.container import build_services
+
+    services = build_services(get_settings())
+    try:
+        units, procedures = services.catalogue.load_shipped()
+    finally:
+        services.close()
+    console.print(f"[green]Đã nạp {units} đơn vị và {procedures} thủ tục[/]")
 
 
 @cli.command()

@@ -2,6 +2,13 @@
 
 from dataclasses import dataclass
 
+from app.calendar.service import CalendarService
+from app.dossiers.catalogue import CatalogueService
+from app.dossiers.files import DocumentFiles, FileStore
+from app.dossiers.lifecycle import LifecycleService
+from app.dossiers.queries import DossierQueries
+from app.dossiers.reception import ReceptionService
+from app.dossiers.tracking import DossierTracker
 from app.engine.cache import ModelCache
 from app.engine.parsing import Limits
 from app.engine.runtime import WorkflowEngine
@@ -19,6 +26,12 @@ class Services:
     deployments: DeploymentService
     instances: InstanceService
     queries: InstanceQueries
+    catalogue: CatalogueService
+    reception: ReceptionService
+    lifecycle: LifecycleService
+    dossiers: DossierQueries
+    files: DocumentFiles
+    calendar: CalendarService
 
     def close(self) -> None:
         self.db.dispose()
@@ -36,4 +49,14 @@ def build_services(settings: Settings) -> Services:
                     max_depth=settings.max_bpmn_depth)
     deployments = DeploymentService(db, ModelCache(), limits)
     engine = WorkflowEngine(script_timeout_seconds=settings.script_timeout_seconds)
-    return Services(settings, db, deployments, InstanceService(db, engine, deployments), InstanceQueries(db))
+    instances = InstanceService(db, engine, deployments)
+    calendars = CalendarService(db)
+    tracker = DossierTracker(calendars)
+    instances.listeners.append(tracker)
+    return Services(
+        settings=settings, db=db, deployments=deployments, instances=instances, queries=InstanceQueries(db),
+        catalogue=CatalogueService(db), reception=ReceptionService(instances, calendars, tracker),
+        lifecycle=LifecycleService(instances, calendars), dossiers=DossierQueries(db, calendars),
+        files=DocumentFiles(db, FileStore(settings.files_dir, settings.max_document_bytes)),
+        calendar=calendars,
+    )

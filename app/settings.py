@@ -26,6 +26,10 @@ class Settings(BaseSettings):
 
     script_timeout_seconds: float = 1.0
 
+    files_dir: str = "var/files"
+    max_document_bytes: int = 20 * 1024 * 1024
+    public_base_url: str = "http://127.0.0.1:8000"
+
 
 @lru_cache
 def get_settings() -> Settings:

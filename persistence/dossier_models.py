@@ -21,6 +21,7 @@ class Unit(Base):
     parent_code: Mapped[str | None] = mapped_column(String(32))
     admin_code: Mapped[str | None] = mapped_column(String(16))  # national administrative unit code
     search_text: Mapped[str] = mapped_column(String(500))
+    reception: Mapped[bool] = mapped_column(Boolean, default=False)  # runs a one-stop counter
     sample: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
@@ -132,3 +133,17 @@ class DossierSequence(Base):
     agency_code: Mapped[str] = mapped_column(String(32), primary_key=True)
     day: Mapped[str] = mapped_column(String(6), primary_key=True)  # yyMMdd
     last_value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CalendarOverride(Base):
+    """An admin's correction of the national calendar: an extra day off or a make-up working day."""
+
+    __tablename__ = "calendar_overrides"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    day: Mapped[date] = mapped_column(Date, unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # day-off | working-day
+    reason: Mapped[str] = mapped_column(Text)
+    legal_reference: Mapped[str | None] = mapped_column(String(255))
+    created_by: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

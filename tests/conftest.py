@@ -128,8 +128,10 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def server(backend: str) -> Iterator[LiveServer]:
-    with LiveServer(Settings(database_url=backend, db_pool_size=25, db_max_overflow=10)) as live:
+def server(backend: str, tmp_path_factory) -> Iterator[LiveServer]:
+    settings = Settings(database_url=backend, db_pool_size=25, db_max_overflow=10,
+                        files_dir=str(tmp_path_factory.mktemp("files")))
+    with LiveServer(settings) as live:
         yield live
 
 

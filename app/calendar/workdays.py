@@ -22,7 +22,23 @@ MAX_DAYS = 3_660
 
 @lru_cache(maxsize=64)
 def _vn_holidays(year: int) -> holidays.HolidayBase:
-    return holidays.country_holidays("VN", years=year)
+    return holidays.country_holidays("VN", years=year, language="vi")
+
+
+def why(day: date, overrides: Mapping[date, tuple[bool, str]] | None = None) -> tuple[bool, str]:
+    """Whether `day` is a working day, and the reason in Vietnamese."""
+    if overrides and day in overrides:
+        return overrides[day]
+    national = _vn_holidays(day.year)
+    if day in national:
+        return False, national.get(day)
+    if day in national.weekend_workdays:
+        return True, "Ngày làm việc bù"
+    if day.weekday() == 5:
+        return False, "Thứ Bảy"
+    if day.weekday() == 6:
+        return False, "Chủ nhật"
+    return True, "Ngày làm việc"
 
 
 class WorkingCalendar:

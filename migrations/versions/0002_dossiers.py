@@ -55,6 +55,7 @@ def upgrade() -> None:
     sa.Column('parent_code', sa.String(length=32), nullable=True),
     sa.Column('admin_code', sa.String(length=16), nullable=True),
     sa.Column('search_text', sa.String(length=500), nullable=False),
+    sa.Column('reception', sa.Boolean(), nullable=False),
     sa.Column('sample', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('code')
     )

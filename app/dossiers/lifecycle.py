@@ -1,0 +1,169 @@
+"""Dossier actions beside the diagram's steps: supplement, refusal, withdrawal, extension, return of result.
+
+Each action is one transaction through InstanceService.command(): the dossier row carries a version
+counter, so two clerks acting at once get one success and one 409.
+"""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.calendar.service import CalendarService
+from app.dossiers import requests as rq
+from app.dossiers.reception import appointment
+from app.dossiers.status import DVCQG_CODE, OPEN_STATUSES, Status, stage_of
+from app.dossiers.views import DossierView
+from app.errors import Conflict, InvalidInput, NotFound, Problem
+from app.processes.instances import InstanceService
+from persistence import repositories as repo
+from persistence.dossier_models import Dossier, DossierDocument, Procedure
+from persistence.models import Event
+
+ACTIONS: dict[str, type[BaseModel]] = {
+    "supplement-request": rq.SupplementRequest,
+    "supplement-received": rq.SupplementReceived,
+    "refuse": rq.RefuseRequest,
+    "withdraw": rq.WithdrawRequest,
+    "extend": rq.ExtendRequest,
+    "return-result": rq.ReturnResultRequest,
+}
+DECIDED_STEPS = ("issue", "return")
+
+
+class LifecycleService:
+    def __init__(self, instances: InstanceService, calendars: CalendarService) -> None:
+        self.instances = instances
+        self.calendars = calendars
+        self._handlers: dict[str, Callable[[Session, Dossier, Any, str | None, datetime], dict[str, Any]]] = {
+            "supplement-request": self._supplement_request,
+            "supplement-received": self._supplement_received,
+            "refuse": self._refuse,
+            "withdraw": self._withdraw,
+            "extend": self._extend,
+            "return-result": self._return_result,
+        }
+
+    def act(self, code: str, action: str, body: dict[str, Any], actor: str | None = None) -> DossierView:
+        model = ACTIONS.get(action)
+        if model is None:
+            raise NotFound(f"Không có thao tác '{action}'; dùng một trong: {', '.join(ACTIONS)}", field="action",
+                           code="unknown_action")
+        try:
+            request = model.model_validate(body)
+        except ValidationError as exc:
+            problems = [Problem(e["type"], e["msg"], field=".".join(str(p) for p in e["loc"]) or None)
+                        for e in exc.errors()]
+            raise InvalidInput(f"Dữ liệu thao tác '{action}' không hợp lệ: {problems[0].field}: "
+                               f"{problems[0].message}", code="validation_error", field=problems[0].field,
+                               problems=problems) from exc
+        with self.instances.command() as session:
+            dossier = session.get(Dossier, code)
+            if dossier is None:
+                raise NotFound(f"Không có hồ sơ '{code}'", field="code")
+            now = datetime.now(UTC)
+            data = self._handlers[action](session, dossier, request, actor, now)
+            dossier.updated_at = now  # always written, so the version check always runs
+            session.add(Event(process_instance_id=dossier.process_instance_id, type=f"dossier.{action}",
+                              actor=actor, at=now, data=data))
+            session.flush()
+            documents = list(session.scalars(select(DossierDocument).where(DossierDocument.dossier_code == code)
+                                             .order_by(DossierDocument.id)))
+            procedure = session.get(Procedure, dossier.procedure_code)
+            return DossierView.of(dossier, documents, procedure.name if procedure else None)
+
+    # --- the actions -----------------------------------------------------------------------------
+
+    def _supplement_request(self, session: Session, dossier: Dossier, request: rq.SupplementRequest,
+                            actor: str | None, now: datetime) -> dict[str, Any]:
+        _require(dossier, (Status.ACCEPTED, Status.IN_PROGRESS), "yêu cầu bổ sung")
+        if dossier.supplement_count >= 1:
+            raise Conflict("Hồ sơ chỉ được yêu cầu bổ sung một lần", code="supplement_limit_reached")
+        self.instances.set_suspended_in(session, dossier.process_instance_id, True, reason="supplement", actor=actor)
+        late = self.calendars.working_calendar(session).working_days_between(dossier.received_at.date(), now.date()) > 3
+        dossier.supplement_count += 1
+        dossier.supplement_requested_at = now
+        dossier.supplement_request = {"reason": request.reason, "documents": request.documents,
+                                      "requestedAt": now.isoformat(), "requestedBy": actor,
+                                      "afterThreeWorkingDays": late}
+        _set_status(dossier, Status.SUPPLEMENT_REQUESTED)
+        return {"reason": request.reason, "documents": request.documents}
+
+    def _supplement_received(self, session: Session, dossier: Dossier, request: rq.SupplementReceived,
+                             actor: str | None, now: datetime) -> dict[str, Any]:
+        _require(dossier, (Status.SUPPLEMENT_REQUESTED,), "nhận hồ sơ bổ sung")
+        procedure = session.get(Procedure, dossier.procedure_code)
+        # The processing time restarts from zero when the completed dossier comes back (Art. 19).
+        dossier.clock_started_at = now
+        dossier.appointment_at = appointment(self.calendars.working_calendar(session), procedure, now)
+        dossier.supplement_request = {**(dossier.supplement_request or {}), "receivedAt": now.isoformat(),
+                                      "note": request.note}
+        _set_status(dossier, Status.IN_PROGRESS)
+        self.instances.set_suspended_in(session, dossier.process_instance_id, False, reason="supplement received",
+                                        actor=actor)
+        return {"appointmentAt": dossier.appointment_at.isoformat(), "note": request.note}
+
+    def _refuse(self, session: Session, dossier: Dossier, request: rq.RefuseRequest, actor: str | None,
+                now: datetime) -> dict[str, Any]:
+        _require(dossier, OPEN_STATUSES, "từ chối")
+        self._stop(session, dossier, Status.REFUSED, request.reason, actor, now)
+        return {"reason": request.reason}
+
+    def _withdraw(self, session: Session, dossier: Dossier, request: rq.WithdrawRequest, actor: str | None,
+                  now: datetime) -> dict[str, Any]:
+        _require(dossier, OPEN_STATUSES, "rút hồ sơ")
+        if dossier.current_step in DECIDED_STEPS:
+            raise Conflict("Hồ sơ đã có quyết định; không thể rút", code="already_decided")
+        self._stop(session, dossier, Status.WITHDRAWN, request.reason, actor, now)
+        return {"reason": request.reason}
+
+    def _extend(self, session: Session, dossier: Dossier, request: rq.ExtendRequest, actor: str | None,
+                now: datetime) -> dict[str, Any]:
+        _require(dossier, OPEN_STATUSES, "gia hạn")
+        if dossier.extension_count >= 1:
+            raise Conflict("Thời hạn giải quyết chỉ được gia hạn một lần", code="extension_limit_reached")
+        previous = dossier.appointment_at
+        dossier.appointment_at = self.calendars.working_calendar(session).deadline(previous, request.days)
+        dossier.extension_count += 1
+        dossier.extension = {"reason": request.reason, "days": request.days,
+                             "previousAppointment": previous.isoformat(),
+                             "newAppointment": dossier.appointment_at.isoformat(), "apologyAt": now.isoformat(),
+                             "by": actor}
+        return dict(dossier.extension)
+
+    def _return_result(self, session: Session, dossier: Dossier, request: rq.ReturnResultRequest,
+                       actor: str | None, now: datetime) -> dict[str, Any]:
+        _require(dossier, (Status.FINISHED,), "trả kết quả")
+        task = next((t for t in repo.open_tasks_of(session, [dossier.process_instance_id])
+                     if t.properties.get("motcua:step") == "return"), None)
+        if task is None:
+            raise Conflict("Hồ sơ chưa đến bước trả kết quả", code="not_at_return_step")
+        result = {"number": request.result_number, "electronic": request.electronic, "note": request.note,
+                  "returnedAt": now.isoformat(), "returnedBy": actor}
+        dossier.result = {**(dossier.result or {}), **result}
+        self.instances.complete_in(session, task.id, {"result_returned": True}, actor)
+        return result
+
+    def _stop(self, session: Session, dossier: Dossier, status: Status, reason: str, actor: str | None,
+              now: datetime) -> None:
+        self.instances.terminate_in(session, dossier.process_instance_id, reason=f"{status.value}: {reason}",
+                                    actor=actor)
+        dossier.stop_reason = reason
+        dossier.stopped_at = now
+        _set_status(dossier, status)
+
+
+def _require(dossier: Dossier, allowed: tuple[Status, ...], what: str) -> None:
+    if Status(dossier.status) not in allowed:
+        raise Conflict(f"Không thể {what} khi hồ sơ đang ở trạng thái '{dossier.status}'",
+                       code="action_not_allowed")
+
+
+def _set_status(dossier: Dossier, status: Status) -> None:
+    dossier.status = status.value
+    dossier.status_code = DVCQG_CODE[status]
+    dossier.stage = stage_of(status, dossier.current_step, dossier.current_step == "ministry")
+

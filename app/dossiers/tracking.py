@@ -1,0 +1,64 @@
+"""Keeps each dossier's status, stage and step due times in step with its process instance.
+
+Registered as an instance listener, so it runs in the same transaction as every engine change,
+whichever route caused it (task completion, message, dossier action).
+"""
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.calendar.service import CalendarService
+from app.dossiers.status import DVCQG_CODE, Status, stage_of
+from persistence.dossier_models import Dossier
+from persistence.models import HumanTask, ProcessInstance, Wait
+
+MINISTRY_MESSAGE = "moh_result"
+
+
+class DossierTracker:
+    def __init__(self, calendars: CalendarService) -> None:
+        self.calendars = calendars
+
+    def __call__(self, session: Session, instance: ProcessInstance, tasks: list[HumanTask], waits: list[Wait],
+                 now: datetime) -> None:
+        dossier = session.scalar(select(Dossier).where(Dossier.process_instance_id == instance.id))
+        if dossier is not None:
+            self.sync(session, dossier, instance, tasks, waits, now)
+
+    def sync(self, session: Session, dossier: Dossier, instance: ProcessInstance, tasks: list[HumanTask],
+             waits: list[Wait], now: datetime) -> None:
+        step = next((t.properties.get("motcua:step") for t in tasks if t.properties.get("motcua:step")), None)
+        waiting_ministry = any(w.kind == "message" and w.name == MINISTRY_MESSAGE for w in waits)
+        status = Status(dossier.status)
+        if instance.status == "completed" and status in (Status.ACCEPTED, Status.IN_PROGRESS, Status.FINISHED):
+            status = Status.RETURNED
+            dossier.finished_at = dossier.finished_at or now
+            dossier.returned_at = now
+        elif instance.status == "running":
+            if step == "return":
+                status = Status.FINISHED
+                dossier.finished_at = dossier.finished_at or now
+            elif status == Status.ACCEPTED and (waiting_ministry or step not in (None, "assign")):
+                status = Status.IN_PROGRESS
+        dossier.status = status.value
+        dossier.status_code = DVCQG_CODE[status]
+        dossier.current_step = step or ("ministry" if waiting_ministry else None)
+        dossier.stage = stage_of(status, step, waiting_ministry)
+        dossier.updated_at = now
+        budgets = [(t, _workdays(t.properties.get("motcua:workdays"))) for t in tasks
+                   if t.due_at is None and t.status == "open"]
+        if any(budget is not None for _, budget in budgets):
+            calendar = self.calendars.working_calendar(session)
+            for task, budget in budgets:
+                if budget is not None:
+                    task.due_at = calendar.deadline(now, budget)
+
+
+def _workdays(value: str | None) -> float | None:
+    try:
+        days = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return days if days is not None and 0 < days <= 365 else None
