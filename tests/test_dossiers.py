@@ -368,3 +368,35 @@ def test_scans_are_stored_by_content_and_checked_by_type(onestop, department_pro
                           files={"file": ("a.pdf", pdf, "application/pdf")})
     assert missing.status_code == 404
     assert onestop.get(url).content == pdf, "a refused upload changes nothing"
+
+
+def test_every_shipped_procedure_along_every_path(onestop, reception_unit, communes):
+    """Supplement loop, refusal and withdrawal for every procedure; boundary-free reception for every
+    commune procedure; the Ministry path before and after the cutover for every centralized one."""
+    for procedure in procedures(onestop):
+        unit = reception_unit if procedure["level"] == "department" else communes[0]
+        before_cutover = datetime(2025, 12, 31, 9, 0, tzinfo=UTC) if procedure["mohCentralized"] else None
+
+        looped = receive(onestop, reception_body(procedure, unit, received_at=before_cutover))["code"]
+        advance_to(onestop, looped, "appraisal")
+        act(onestop, looped, "supplement-request", {"reason": "Bổ sung bản sao", "documents": ["Bản sao"]})
+        act(onestop, looped, "supplement-received", {})
+        assert _complete_path(onestop, looped)["supplementCount"] == 1, procedure["code"]
+
+        refused = receive(onestop, reception_body(procedure, unit, received_at=before_cutover))["code"]
+        assert act(onestop, refused, "refuse", {"reason": "Không đủ điều kiện"})["statusCode"] == 3
+
+        withdrawn = receive(onestop, reception_body(procedure, unit, received_at=before_cutover))["code"]
+        assert act(onestop, withdrawn, "withdraw", {})["statusCode"] == 8
+
+        if procedure["level"] == "commune":
+            away = receive(onestop, reception_body(procedure, communes[2], competent_unit=communes[3]))
+            assert away["competentUnit"] == communes[3]
+            advance_to(onestop, away["code"], "return")
+            queue = onestop.get("/api/v1/dossiers", params={"unit": communes[2], "queue": "to_return"}).json()
+            assert away["code"] in [d["code"] for d in queue], procedure["code"]
+            _complete_path(onestop, away["code"])
+        if procedure["mohCentralized"]:
+            after = receive(onestop, reception_body(procedure, unit))
+            assert after["mohRoute"] and after["stage"] == "ministry", procedure["code"]
+            assert _complete_path(onestop, after["code"])["status"] == "returned"
