@@ -400,3 +400,25 @@ def test_every_shipped_procedure_along_every_path(onestop, reception_unit, commu
             after = receive(onestop, reception_body(procedure, unit))
             assert after["mohRoute"] and after["stage"] == "ministry", procedure["code"]
             assert _complete_path(onestop, after["code"])["status"] == "returned"
+
+
+def test_transfer_between_communes_and_consultation(onestop, commune_procedure, communes, department_procedure,
+                                                   reception_unit):
+    received = receive(onestop, reception_body(commune_procedure, communes[0]))
+    moved = act(onestop, received["code"], "transfer", {"toUnit": communes[5], "reason": "Đúng địa bàn cơ sở"})
+    assert moved["competentUnit"] == communes[5] and moved["code"] == received["code"]
+    assert moved["transfers"][0]["from"] == communes[0] and moved["transfers"][0]["countsFrom"]
+    queue = onestop.get("/api/v1/dossiers", params={"unit": communes[5], "queue": "new"}).json()
+    assert [d["code"] for d in queue] == [received["code"]]
+    wrong = act(onestop, received["code"], "transfer", {"toUnit": reception_unit, "reason": "Sai cấp"}, expect=422)
+    assert wrong["code"] == "wrong_level"
+
+    asked = act(onestop, received["code"], "consult", {"unit": reception_unit, "question": "Xin ý kiến", "days": 3})
+    assert asked["consultations"][0]["dueAt"] and asked["consultations"][0]["answer"] is None
+    answered = act(onestop, received["code"], "consult-answered", {"consultation": 1, "answer": "Đồng ý"})
+    assert answered["consultations"][0]["answer"] == "Đồng ý"
+    again = act(onestop, received["code"], "consult-answered", {"consultation": 1, "answer": "x"}, expect=409)
+    assert again["code"] == "already_answered"
+    assert act(onestop, received["code"], "consult-answered", {"consultation": 9, "answer": "x"},
+               expect=422)["field"] == "consultation"
+    _complete_path(onestop, received["code"])

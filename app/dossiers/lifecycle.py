@@ -5,7 +5,7 @@ counter, so two clerks acting at once get one success and one 409.
 """
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -13,14 +13,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.calendar.service import CalendarService
+from app.calendar.workdays import LOCAL_TZ
 from app.dossiers import requests as rq
-from app.dossiers.reception import appointment
+from app.dossiers.reception import COMMUNE_TYPES, appointment
 from app.dossiers.status import DVCQG_CODE, OPEN_STATUSES, Status, stage_of
 from app.dossiers.views import DossierView
 from app.errors import Conflict, InvalidInput, NotFound, Problem
 from app.processes.instances import InstanceService
 from persistence import repositories as repo
-from persistence.dossier_models import Dossier, DossierDocument, Procedure
+from persistence.dossier_models import Dossier, DossierDocument, Procedure, Unit
 from persistence.models import Event
 
 ACTIONS: dict[str, type[BaseModel]] = {
@@ -30,7 +31,11 @@ ACTIONS: dict[str, type[BaseModel]] = {
     "withdraw": rq.WithdrawRequest,
     "extend": rq.ExtendRequest,
     "return-result": rq.ReturnResultRequest,
+    "transfer": rq.TransferRequest,
+    "consult": rq.ConsultRequest,
+    "consult-answered": rq.ConsultAnswered,
 }
+TRANSFER_CUTOFF = time(15, 0)  # Art. 18: received after 15:00, transferred at the start of the next working day
 DECIDED_STEPS = ("issue", "return")
 
 
@@ -45,6 +50,9 @@ class LifecycleService:
             "withdraw": self._withdraw,
             "extend": self._extend,
             "return-result": self._return_result,
+            "transfer": self._transfer,
+            "consult": self._consult,
+            "consult-answered": self._consult_answered,
         }
 
     def act(self, code: str, action: str, body: dict[str, Any], actor: str | None = None) -> DossierView:
@@ -146,6 +154,56 @@ class LifecycleService:
         dossier.result = {**(dossier.result or {}), **result}
         self.instances.complete_in(session, task.id, {"result_returned": True}, actor)
         return result
+
+    def _transfer(self, session: Session, dossier: Dossier, request: rq.TransferRequest, actor: str | None,
+                  now: datetime) -> dict[str, Any]:
+        """Hand the dossier to another competent unit of the same level; its code never changes."""
+        _require(dossier, (Status.ACCEPTED, Status.IN_PROGRESS), "chuyển hồ sơ")
+        target = session.get(Unit, request.to_unit)
+        if target is None:
+            raise InvalidInput(f"Không có đơn vị '{request.to_unit}'", field="toUnit", code="unknown_unit")
+        current = session.get(Unit, dossier.competent_unit)
+        if target.code == dossier.competent_unit:
+            raise InvalidInput("Hồ sơ đã ở đơn vị này", field="toUnit", code="same_unit")
+        if (target.type in COMMUNE_TYPES) != (current is not None and current.type in COMMUNE_TYPES):
+            raise InvalidInput("Chỉ chuyển giữa các cơ quan cùng cấp có thẩm quyền", field="toUnit",
+                               code="wrong_level")
+        calendar = self.calendars.working_calendar(session)
+        local = now.astimezone(LOCAL_TZ)
+        counts_from = local.date()
+        if local.time() >= TRANSFER_CUTOFF or not calendar.is_working_day(counts_from):
+            counts_from = calendar.next_working_day(counts_from)
+        transfer = {"from": dossier.competent_unit, "to": target.code, "reason": request.reason, "at": now.isoformat(),
+                    "countsFrom": counts_from.isoformat(), "by": actor}
+        dossier.transfers = [*dossier.transfers, transfer]
+        dossier.competent_unit = target.code
+        return transfer
+
+    def _consult(self, session: Session, dossier: Dossier, request: rq.ConsultRequest, actor: str | None,
+                 now: datetime) -> dict[str, Any]:
+        _require(dossier, (Status.ACCEPTED, Status.IN_PROGRESS), "lấy ý kiến")
+        if session.get(Unit, request.unit) is None:
+            raise InvalidInput(f"Không có đơn vị '{request.unit}'", field="unit", code="unknown_unit")
+        due = self.calendars.working_calendar(session).deadline(now, request.days)
+        consultation = {"id": len(dossier.consultations) + 1, "unit": request.unit, "question": request.question,
+                        "askedAt": now.isoformat(), "dueAt": due.isoformat(), "askedBy": actor, "answer": None,
+                        "answeredAt": None}
+        dossier.consultations = [*dossier.consultations, consultation]
+        return consultation
+
+    def _consult_answered(self, session: Session, dossier: Dossier, request: rq.ConsultAnswered,
+                          actor: str | None, now: datetime) -> dict[str, Any]:
+        consultations = [dict(c) for c in dossier.consultations]
+        if not 1 <= request.consultation <= len(consultations):
+            raise InvalidInput(f"Không có lần lấy ý kiến số {request.consultation}", field="consultation",
+                               code="unknown_consultation")
+        entry = consultations[request.consultation - 1]
+        if entry["answer"] is not None:
+            raise Conflict("Lần lấy ý kiến này đã có trả lời", code="already_answered")
+        entry.update(answer=request.answer, answeredAt=now.isoformat(), answeredBy=actor,
+                     late=now.isoformat() > entry["dueAt"])
+        dossier.consultations = consultations
+        return entry
 
     def _stop(self, session: Session, dossier: Dossier, status: Status, reason: str, actor: str | None,
               now: datetime) -> None:

@@ -56,7 +56,7 @@ class ReceptionService:
                 fee_total=fee_total,
                 fee_paid=request.fee_paid or fee_total == 0,
                 payment_channel=request.payment_channel if request.fee_paid else None,
-                created_by=actor, updated_at=now,
+                consultations=[], transfers=[], created_by=actor, updated_at=now,
             )
             instance = self.instances.start_in(
                 session, key=procedure.diagram_key, business_key=code, actor=actor, now=now,

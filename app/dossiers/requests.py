@@ -77,3 +77,19 @@ class ReturnResultRequest(Request):
     result_number: str | None = Field(default=None, max_length=100)
     electronic: bool = True
     note: str | None = Field(default=None, max_length=4000)
+
+
+class TransferRequest(Request):
+    to_unit: str = Field(min_length=1, max_length=32)
+    reason: str = Field(min_length=3, max_length=4000)
+
+
+class ConsultRequest(Request):
+    unit: str = Field(min_length=1, max_length=32, description="Cơ quan được lấy ý kiến")
+    question: str = Field(min_length=3, max_length=4000)
+    days: int = Field(ge=1, le=30, description="Thời hạn trả lời, ngày làm việc")
+
+
+class ConsultAnswered(Request):
+    consultation: int = Field(ge=1, description="Số thứ tự lần lấy ý kiến")
+    answer: str = Field(min_length=1, max_length=4000)

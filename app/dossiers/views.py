@@ -166,6 +166,8 @@ class DossierView(Shape):
     fee_paid: bool
     payment_channel: str | None
     result: dict[str, Any] | None
+    consultations: list[dict[str, Any]] = Field(default_factory=list)
+    transfers: list[dict[str, Any]] = Field(default_factory=list)
     documents: list[DocumentView] = Field(default_factory=list)
     revision: int
 
@@ -183,7 +185,8 @@ class DossierView(Shape):
             stopped_at=row.stopped_at, supplement_count=row.supplement_count,
             supplement_request=row.supplement_request, extension_count=row.extension_count,
             extension=row.extension, stop_reason=row.stop_reason, fee_total=row.fee_total, fee_paid=row.fee_paid,
-            payment_channel=row.payment_channel, result=row.result,
+            payment_channel=row.payment_channel, result=row.result, consultations=row.consultations or [],
+            transfers=row.transfers or [],
             documents=[DocumentView.of(d) for d in documents or []], revision=row.version,
         )
 
