@@ -3,15 +3,15 @@
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from app.dossiers.status import DVCQG_CODE, LABEL_VI, Status
-from persistence.dossier_models import Dossier, DossierDocument, Procedure, Unit
+from app.shapes import CamelModel
+from persistence.dossier_models import Dossier, DossierDocument
 
 
-class Shape(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
+class Shape(CamelModel):
+    """Every shape of this module."""
 
 
 class Fee(Shape):
@@ -29,7 +29,7 @@ class CatalogueDocument(Shape):
 
 
 class ProcedureIn(Shape):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(extra="ignore")
 
     code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")
     sample: bool = False
@@ -95,9 +95,6 @@ class ProcedureView(Shape):
     sources: list[str]
     uncertain: list[str]
 
-    @classmethod
-    def of(cls, row: Procedure) -> "ProcedureView":
-        return cls.model_validate(row)
 
 
 class UnitView(Shape):
@@ -109,9 +106,6 @@ class UnitView(Shape):
     reception: bool
     sample: bool
 
-    @classmethod
-    def of(cls, row: Unit) -> "UnitView":
-        return cls.model_validate(row)
 
 
 class DocumentView(Shape):

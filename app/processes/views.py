@@ -3,14 +3,12 @@
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-from pydantic.alias_generators import to_camel
-
-from persistence.models import Event, HumanTask, ProcessDefinition, ProcessInstance, Wait
+from app.shapes import CamelModel
+from persistence.models import HumanTask, ProcessInstance, Wait
 
 
-class View(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
+class View(CamelModel):
+    """Every shape of this module."""
 
 
 class DefinitionView(View):
@@ -23,9 +21,6 @@ class DefinitionView(View):
     deployment_id: str
     created_at: datetime
 
-    @classmethod
-    def of(cls, row: ProcessDefinition) -> "DefinitionView":
-        return cls.model_validate(row)
 
 
 class DeployedProcess(View):
@@ -60,9 +55,6 @@ class TaskView(View):
     completed_at: datetime | None
     completed_by: str | None
 
-    @classmethod
-    def of(cls, row: HumanTask) -> "TaskView":
-        return cls.model_validate(row)
 
 
 class WaitView(View):
@@ -109,6 +101,3 @@ class HistoryEntry(View):
     actor: str | None
     data: dict[str, Any]
 
-    @classmethod
-    def of(cls, row: Event) -> "HistoryEntry":
-        return cls.model_validate(row)
