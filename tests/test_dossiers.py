@@ -320,6 +320,12 @@ def test_worklist_queues_and_sorting(onestop, department_procedure, reception_un
     counts = onestop.get("/api/v1/dossiers/queues", params={"unit": department}).json()
     assert counts["overdue"] == 1 and counts["new"] == 1 and counts["withdrawn"] == 1
     assert onestop.get("/api/v1/dossiers", params={"queue": "nonsense"}).status_code == 422
+    heads = onestop.get("/api/v1/dossiers", params={"unit": department, "role": "division_head"}).json()
+    assert [d["code"] for d in heads] == [old["code"]]
+    advance_to(onestop, old["code"], "appraisal")
+    assert onestop.get("/api/v1/dossiers", params={"unit": department, "role": "division_head"}).json() == []
+    specialists = onestop.get("/api/v1/dossiers", params={"unit": department, "role": "specialist"}).json()
+    assert [d["code"] for d in specialists] == [old["code"]]
 
 
 def test_public_lookup_reveals_status_only_to_the_id_holder(onestop, department_procedure, reception_unit):

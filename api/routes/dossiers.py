@@ -24,11 +24,12 @@ def worklist(dossiers: Dossiers, unit: Annotated[str | None, Query(max_length=32
              queue: Annotated[str | None, Query(max_length=32)] = None,
              status: Annotated[str | None, Query(max_length=32)] = None,
              procedure: Annotated[str | None, Query(max_length=32)] = None,
+             role: Annotated[str | None, Query(max_length=64, description="Vai trò của bước đang mở")] = None,
              sort: str = "appointment",
              limit: Annotated[int, Query(ge=1, le=500)] = 50,
              offset: Annotated[int, Query(ge=0)] = 0) -> list[DossierView]:
-    return dossiers.worklist(unit=unit, queue=queue, status=status, procedure=procedure, sort=sort, limit=limit,
-                             offset=offset)
+    return dossiers.worklist(unit=unit, queue=queue, status=status, procedure=procedure, role=role, sort=sort,
+                             limit=limit, offset=offset)
 
 
 @router.get("/dossiers/queues", response_model=dict[str, int])

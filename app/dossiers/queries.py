@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 
 from app.calendar.service import CalendarService
 from app.dossiers.status import QUEUES
@@ -10,6 +10,7 @@ from app.dossiers.views import DossierView, PublicDossierView
 from app.errors import InvalidInput, NotFound
 from persistence.db import Database
 from persistence.dossier_models import Dossier, DossierDocument, Procedure
+from persistence.models import HumanTask, TaskCandidateGroup
 
 OPEN_STAGES = ("new", "in_progress", "ministry")
 SORTS = {"appointment": Dossier.appointment_at.asc(), "-appointment": Dossier.appointment_at.desc(),
@@ -22,7 +23,8 @@ class DossierQueries:
         self.calendars = calendars
 
     def worklist(self, *, unit: str | None, queue: str | None, status: str | None, procedure: str | None,
-                 sort: str = "appointment", limit: int = 50, offset: int = 0) -> list[DossierView]:
+                 role: str | None = None, sort: str = "appointment", limit: int = 50,
+                 offset: int = 0) -> list[DossierView]:
         if queue is not None and queue not in QUEUES:
             raise InvalidInput(f"Hàng đợi '{queue}' không có; dùng: {', '.join(QUEUES)}", field="queue")
         if sort not in SORTS:
@@ -32,6 +34,11 @@ class DossierQueries:
             query = query.where(Dossier.status == status)
         if procedure:
             query = query.where(Dossier.procedure_code == procedure)
+        if role:
+            # Dossiers whose open step is for this role (the step's candidate group), via the indexed task tables.
+            query = query.where(exists().where(
+                HumanTask.process_instance_id == Dossier.process_instance_id, HumanTask.status == "open",
+                TaskCandidateGroup.task_id == HumanTask.id, TaskCandidateGroup.group_name == role))
         query = query.order_by(SORTS[sort], Dossier.code).limit(min(limit, 500)).offset(offset)
         with self.db.read() as session:
             return [DossierView.of(row) for row in session.scalars(query)]
