@@ -28,3 +28,5 @@ class MessageRequest(Body):
     business_key: str | None = Field(default=None, min_length=1, max_length=255)
     process_instance_id: str | None = Field(default=None, min_length=1, max_length=36)
     variables: dict[str, Any] = Field(default_factory=dict)
+    message_id: str | None = Field(default=None, min_length=1, max_length=200,
+                                   description="Mã duy nhất của thông điệp; gửi lại cùng mã nhận lại kết quả lần đầu")

@@ -15,6 +15,8 @@ db_cli = typer.Typer(help="Cơ sở dữ liệu", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 catalogue_cli = typer.Typer(help="Danh mục thủ tục và đơn vị", no_args_is_help=True)
 cli.add_typer(catalogue_cli, name="catalogue")
+outbox_cli = typer.Typer(help="Hàng đợi gửi đi (DVCQG, hệ thống Bộ Y tế, thanh toán)", no_args_is_help=True)
+cli.add_typer(outbox_cli, name="outbox")
 console = Console()
 
 
@@ -100,6 +102,63 @@ def serve(
 
     uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="info", proxy_headers=True)
+
+
+@outbox_cli.command("deliver")
+def outbox_deliver(
+    once: Annotated[bool, typer.Option("--once", help="Deliver what is due now, then stop")] = False,
+    interval: Annotated[float, typer.Option(min=0.05, help="Seconds between polls when idle")] = 1.0,
+) -> None:
+    """Deliver due outbox rows to the configured receivers (several of these may run side by side)."""
+    import time
+
+    from app.container import build_dispatcher
+    from persistence.db import Database
+
+    settings = get_settings()
+    db = Database(settings.database_url)
+    dispatcher = build_dispatcher(settings, db)
+    if not dispatcher.connectors:
+        console.print("[yellow]Chưa cấu hình MOTCUA_DVCQG_BASE_URL / MOTCUA_MOH_BASE_URL / "
+                      "MOTCUA_PAYMENT_BASE_URL: không có gì để gửi[/]")
+    try:
+        while True:
+            outcome = dispatcher.deliver_due()
+            if outcome.delivered or outcome.failed or outcome.incidents:
+                console.print(f"gửi được {outcome.delivered}, lỗi {outcome.failed}, sự cố {outcome.incidents}")
+            if once:
+                break
+            if not (outcome.delivered or outcome.failed):
+                time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        db.dispose()
+
+
+@cli.command()
+def simulate(
+    kind: Annotated[str, typer.Argument(help="dvcqg | moh | payment")],
+    port: int = 8101,
+    host: str = "127.0.0.1",
+    fail_rate: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
+    timeout_rate: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
+    garbage_rate: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
+    slow_ms: Annotated[int, typer.Option(min=0)] = 0,
+    callback_url: Annotated[str | None, typer.Option(help="motcua's callback URL for moh/payment")] = None,
+    secret: Annotated[str | None, typer.Option(help="shared secret to sign callbacks")] = None,
+) -> None:
+    """Run a simulator of the national portal, the Ministry system or the payment platform."""
+    import uvicorn
+
+    from app.integrations.simulators import Faults, create_simulator
+
+    if kind not in ("dvcqg", "moh", "payment"):
+        console.print("[red]Chọn một trong: dvcqg, moh, payment[/]")
+        raise typer.Exit(2)
+    faults = Faults(fail_rate=fail_rate, timeout_rate=timeout_rate, garbage_rate=garbage_rate, slow_ms=slow_ms)
+    app = create_simulator(kind, faults, callback_url=callback_url, secret=secret)  # type: ignore[arg-type]
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from app.calendar.service import CalendarService
 from app.dossiers.catalogue import CatalogueService
+from app.dossiers.changes import DossierChanges
 from app.dossiers.files import DocumentFiles, FileStore
 from app.dossiers.lifecycle import LifecycleService
 from app.dossiers.queries import DossierQueries
@@ -12,6 +13,11 @@ from app.dossiers.tracking import DossierTracker
 from app.engine.cache import ModelCache
 from app.engine.parsing import Limits
 from app.engine.runtime import WorkflowEngine
+from app.integrations import connectors
+from app.integrations.callbacks import SignedCallbacks, keep_ministry_id
+from app.integrations.dispatch import OutboxAdmin, OutboxDispatcher, Retry
+from app.integrations.inbound import InboundOnce
+from app.integrations.outbox import DVCQG, MOH, MOH_HANDOVER, PAYMENT, DvcqgSync, MohHandover, PaymentRequest
 from app.processes.deployments import DeploymentService
 from app.processes.instances import InstanceService
 from app.processes.queries import InstanceQueries
@@ -32,9 +38,24 @@ class Services:
     dossiers: DossierQueries
     files: DocumentFiles
     calendar: CalendarService
+    inbound: InboundOnce
+    callbacks: SignedCallbacks
+    outbox: OutboxAdmin
 
     def close(self) -> None:
         self.db.dispose()
+
+
+def build_dispatcher(settings: Settings, db: Database) -> OutboxDispatcher:
+    """The outbox dispatcher with a connector for each integration whose base URL is configured."""
+    made = {DVCQG: (connectors.dvcqg_connector, settings.dvcqg_base_url, settings.dvcqg_token),
+            MOH: (connectors.moh_connector, settings.moh_base_url, settings.moh_token),
+            PAYMENT: (connectors.payment_connector, settings.payment_base_url, settings.payment_token)}
+    configured = {topic: make(url, token, settings.connector_timeout_seconds)
+                  for topic, (make, url, token) in made.items() if url}
+    retry = Retry(settings.outbox_max_attempts, settings.outbox_base_delay_seconds, settings.outbox_max_delay_seconds)
+    return OutboxDispatcher(db, configured, retry=retry, handlers={MOH_HANDOVER: keep_ministry_id},
+                            batch_size=settings.outbox_batch_size)
 
 
 def build_services(settings: Settings) -> Services:
@@ -51,12 +72,19 @@ def build_services(settings: Settings) -> Services:
     engine = WorkflowEngine(script_timeout_seconds=settings.script_timeout_seconds)
     instances = InstanceService(db, engine, deployments)
     calendars = CalendarService(db)
-    tracker = DossierTracker(calendars)
+    changes = DossierChanges()
+    changes.listeners += [DvcqgSync(), MohHandover(), PaymentRequest()]
+    tracker = DossierTracker(calendars, changes)
     instances.listeners.append(tracker)
+    inbound = InboundOnce(instances)
     return Services(
         settings=settings, db=db, deployments=deployments, instances=instances, queries=InstanceQueries(db),
         catalogue=CatalogueService(db), reception=ReceptionService(instances, calendars, tracker),
-        lifecycle=LifecycleService(instances, calendars), dossiers=DossierQueries(db, calendars),
+        lifecycle=LifecycleService(instances, calendars, changes), dossiers=DossierQueries(db, calendars),
         files=DocumentFiles(db, FileStore(settings.files_dir, settings.max_document_bytes)),
-        calendar=calendars,
+        calendar=calendars, inbound=inbound,
+        callbacks=SignedCallbacks(instances, inbound, moh_secret=settings.moh_callback_secret,
+                                  payment_secret=settings.payment_callback_secret,
+                                  window_seconds=settings.callback_window_seconds),
+        outbox=OutboxAdmin(db),
     )

@@ -30,6 +30,22 @@ class Settings(BaseSettings):
     max_document_bytes: int = 20 * 1024 * 1024
     public_base_url: str = "http://127.0.0.1:8000"
 
+    # Integrations: an empty base URL leaves that topic's outbox rows pending (visible, never lost).
+    dvcqg_base_url: str = ""
+    dvcqg_token: str | None = None
+    moh_base_url: str = ""
+    moh_token: str | None = None
+    payment_base_url: str = ""
+    payment_token: str | None = None
+    connector_timeout_seconds: float = 5.0
+    moh_callback_secret: str | None = None
+    payment_callback_secret: str | None = None
+    callback_window_seconds: int = 300
+    outbox_max_attempts: int = 8
+    outbox_base_delay_seconds: float = 2.0
+    outbox_max_delay_seconds: float = 900.0
+    outbox_batch_size: int = 20
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -94,6 +94,8 @@ class Dossier(Base):
     fee_paid: Mapped[bool] = mapped_column(Boolean, default=False)
     payment_channel: Mapped[str | None] = mapped_column(String(16))
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    moh_remote_id: Mapped[str | None] = mapped_column(String(64))  # the Ministry system's id after hand-over
+    payment: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)  # online payment request/confirmation
     consultations: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument, default=list)
     transfers: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument, default=list)
     created_by: Mapped[str | None] = mapped_column(String(255))

@@ -19,10 +19,10 @@ import uvicorn
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-import persistence.dossier_models  # noqa: F401  (so wipe() sees every table)
 from api.main import create_app
 from app.container import Services, build_services
 from app.settings import Settings
+from persistence import dossier_models, integration_models  # noqa: F401  (so wipe() sees every table)
 from persistence.db import Database
 from persistence.migrate import upgrade
 from persistence.models import Base
@@ -31,6 +31,8 @@ PG_ADMIN_URL = os.environ.get("MOTCUA_TEST_POSTGRES_URL", "postgresql+psycopg://
 REQUIRE_PG = os.environ.get("MOTCUA_TEST_REQUIRE_POSTGRES") == "1"
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
+MOH_SECRET = "test-moh-callback-secret"
+PAYMENT_SECRET = "test-payment-callback-secret"
 
 
 def _postgres_reachable() -> str | None:
@@ -98,8 +100,10 @@ def backend(request, tmp_path_factory) -> Iterator[str]:
 
 
 class LiveServer:
-    def __init__(self, settings: Settings) -> None:
-        self.app = create_app(settings)
+    """A real uvicorn on a free loopback port, in a thread: motcua itself, or any app (e.g. a simulator)."""
+
+    def __init__(self, settings: Settings | None = None, app=None) -> None:
+        self.app = app if app is not None else create_app(settings)
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
@@ -130,7 +134,8 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def server(backend: str, tmp_path_factory) -> Iterator[LiveServer]:
     settings = Settings(database_url=backend, db_pool_size=25, db_max_overflow=10,
-                        files_dir=str(tmp_path_factory.mktemp("files")))
+                        files_dir=str(tmp_path_factory.mktemp("files")),
+                        moh_callback_secret=MOH_SECRET, payment_callback_secret=PAYMENT_SECRET)
     with LiveServer(settings) as live:
         yield live
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.calendar.service import CalendarService
 from app.calendar.workdays import LOCAL_TZ
 from app.dossiers import requests as rq
+from app.dossiers.changes import DossierChange, DossierChanges
 from app.dossiers.reception import COMMUNE_TYPES, appointment
 from app.dossiers.status import DVCQG_CODE, OPEN_STATUSES, Status, stage_of
 from app.dossiers.views import DossierView
@@ -35,14 +36,27 @@ ACTIONS: dict[str, type[BaseModel]] = {
     "consult": rq.ConsultRequest,
     "consult-answered": rq.ConsultAnswered,
 }
+ACTION_LABEL_VI = {
+    "supplement-request": "Yêu cầu bổ sung hồ sơ",
+    "supplement-received": "Nhận hồ sơ đã bổ sung",
+    "refuse": "Từ chối giải quyết",
+    "withdraw": "Công dân rút hồ sơ, dừng xử lý",
+    "extend": "Gia hạn thời gian giải quyết, gửi thư xin lỗi",
+    "return-result": "Trả kết quả",
+    "transfer": "Chuyển hồ sơ sang cơ quan có thẩm quyền",
+    "consult": "Lấy ý kiến cơ quan liên quan",
+    "consult-answered": "Nhận ý kiến của cơ quan được hỏi",
+}
 TRANSFER_CUTOFF = time(15, 0)  # Art. 18: received after 15:00, transferred at the start of the next working day
 DECIDED_STEPS = ("issue", "return")
 
 
 class LifecycleService:
-    def __init__(self, instances: InstanceService, calendars: CalendarService) -> None:
+    def __init__(self, instances: InstanceService, calendars: CalendarService,
+                 changes: DossierChanges | None = None) -> None:
         self.instances = instances
         self.calendars = calendars
+        self.changes = changes or DossierChanges()
         self._handlers: dict[str, Callable[[Session, Dossier, Any, str | None, datetime], dict[str, Any]]] = {
             "supplement-request": self._supplement_request,
             "supplement-received": self._supplement_received,
@@ -77,6 +91,7 @@ class LifecycleService:
             dossier.updated_at = now  # always written, so the version check always runs
             session.add(Event(process_instance_id=dossier.process_instance_id, type=f"dossier.{action}",
                               actor=actor, at=now, data=data))
+            self.changes.announce(session, dossier, DossierChange(action, now, actor, ACTION_LABEL_VI.get(action)))
             session.flush()
             documents = list(session.scalars(select(DossierDocument).where(DossierDocument.dossier_code == code)
                                              .order_by(DossierDocument.id)))

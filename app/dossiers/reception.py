@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from app.calendar.service import CalendarService
 from app.calendar.workdays import LOCAL_TZ, WorkingCalendar
+from app.dossiers.changes import DossierChange
 from app.dossiers.codes import next_code
 from app.dossiers.requests import ReceptionRequest
 from app.dossiers.status import DVCQG_CODE, Status
@@ -74,6 +75,8 @@ class ReceptionService:
             session.add(Event(process_instance_id=instance.id, type="dossier.received", actor=actor, at=now,
                               data={"code": code, "receivingUnit": receiving.code, "competentUnit": competent.code,
                                     "channel": request.channel, "mohRoute": moh_route}))
+            self.tracker.changes.announce(session, dossier, DossierChange(
+                "received", now, actor, f"Tiếp nhận hồ sơ tại {receiving.name}"))
             self.tracker.sync(session, dossier, self.instances.instance_row(session, instance.id),
                               list(repo.open_tasks_of(session, [instance.id])),
                               list(repo.waits_of(session, [instance.id])), now)

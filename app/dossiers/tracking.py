@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.calendar.service import CalendarService
-from app.dossiers.status import DVCQG_CODE, Status, stage_of
+from app.dossiers.changes import DossierChange, DossierChanges
+from app.dossiers.status import DVCQG_CODE, LABEL_VI, Status, stage_of
 from persistence.dossier_models import Dossier
 from persistence.models import HumanTask, ProcessInstance, Wait
 
@@ -18,8 +19,9 @@ MINISTRY_MESSAGE = "moh_result"
 
 
 class DossierTracker:
-    def __init__(self, calendars: CalendarService) -> None:
+    def __init__(self, calendars: CalendarService, changes: DossierChanges | None = None) -> None:
         self.calendars = calendars
+        self.changes = changes or DossierChanges()
 
     def __call__(self, session: Session, instance: ProcessInstance, tasks: list[HumanTask], waits: list[Wait],
                  now: datetime) -> None:
@@ -32,6 +34,7 @@ class DossierTracker:
         step = next((t.properties.get("motcua:step") for t in tasks if t.properties.get("motcua:step")), None)
         waiting_ministry = any(w.kind == "message" and w.name == MINISTRY_MESSAGE for w in waits)
         status = Status(dossier.status)
+        before = (dossier.status, dossier.current_step)
         if instance.status == "completed" and status in (Status.ACCEPTED, Status.IN_PROGRESS, Status.FINISHED):
             status = Status.RETURNED
             dossier.finished_at = dossier.finished_at or now
@@ -47,6 +50,11 @@ class DossierTracker:
         dossier.current_step = step or ("ministry" if waiting_ministry else None)
         dossier.stage = stage_of(status, step, waiting_ministry)
         dossier.updated_at = now
+        if (dossier.status, dossier.current_step) != before:
+            actor = next((t.completed_by for t in tasks if t.completed_by), None)
+            self.changes.announce(session, dossier, DossierChange(
+                "step", now, actor, f"{LABEL_VI[status]}" + (f" — bước {dossier.current_step}"
+                                                               if dossier.current_step else "")))
         budgets = [(t, _workdays(t.properties.get("motcua:workdays"))) for t in tasks
                    if t.due_at is None and t.status == "open"]
         if any(budget is not None for _, budget in budgets):
