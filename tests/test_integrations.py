@@ -343,3 +343,31 @@ def test_a_repeated_message_id_gets_the_first_answer_and_changes_nothing(onestop
     with services.db.read() as session:
         assert session.scalar(select(func.count()).select_from(Event).where(
             Event.process_instance_id == dossier["processInstanceId"], Event.type == "message.received")) == 1
+
+
+def test_idempotency_key_on_reception_start_and_completion(onestop, services, counter):
+    body = reception_body(department_procedure(onestop), counter)
+    key = {"Idempotency-Key": "quay-1-lan-nop-0001"}
+    first = onestop.post("/api/v1/dossiers", json=body, headers=key)
+    assert first.status_code == 201, first.text
+    again = onestop.post("/api/v1/dossiers", json=body, headers=key)
+    assert again.status_code == 201 and again.json() == first.json()
+    other = onestop.post("/api/v1/dossiers", json={**body, "channel": "post"}, headers=key)
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+    assert other.json()["field"] == "Idempotency-Key"
+    with services.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Dossier)) == 1
+
+    task = open_tasks(onestop, first.json())[0]
+    done = [onestop.post(f"/api/v1/tasks/{task['id']}/complete", json={"variables": {"x": 1}},
+                         headers={"Idempotency-Key": "hoan-thanh-buoc-0001"}) for _ in range(2)]
+    assert [r.status_code for r in done] == [200, 200] and done[0].json() == done[1].json()
+    without_key = onestop.post(f"/api/v1/tasks/{task['id']}/complete", json={"variables": {"x": 1}})
+    assert without_key.status_code == 409  # the task really was completed once
+
+    start = [onestop.post("/api/v1/process-definitions/key/reference_procedure/start",
+                          json={"businessKey": "idem-start"}, headers={"Idempotency-Key": "bat-dau-0001-abc"})
+             for _ in range(2)]
+    assert [r.status_code for r in start] == [201, 201] and start[0].json()["id"] == start[1].json()["id"]
+    listed = onestop.get("/api/v1/process-instances", params={"businessKey": "idem-start"}).json()
+    assert len(listed) == 1

@@ -2,11 +2,12 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, File, Query, UploadFile
+from fastapi import APIRouter, Body, File, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.dependencies import Actor, Dossiers, Files, Lifecycle, Reception
+from api.idempotency import IdempotencyKey, once
 from app.dossiers.requests import ReceptionRequest
 from app.dossiers.views import DocumentView, DossierView, PublicDossierView
 from app.errors import PayloadTooLarge
@@ -15,7 +16,10 @@ router = APIRouter(prefix="/api/v1", tags=["dossiers"])
 
 
 @router.post("/dossiers", status_code=201, response_model=DossierView, response_model_by_alias=True)
-def receive_dossier(body: ReceptionRequest, reception: Reception, actor: Actor) -> DossierView:
+def receive_dossier(body: ReceptionRequest, reception: Reception, actor: Actor, request: Request,
+                    idempotency_key: IdempotencyKey = None) -> DossierView:
+    if idempotency_key:
+        return once(request, idempotency_key, body, lambda session: reception.receive_in(session, body, actor))
     return reception.receive(body, actor)
 
 

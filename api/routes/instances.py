@@ -2,9 +2,10 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from api.dependencies import Actor, Instances, Queries
+from api.idempotency import IdempotencyKey, once
 from api.schemas import StartRequest
 from app.processes.views import HistoryEntry, InstanceView
 
@@ -14,16 +15,24 @@ Status = Literal["running", "completed", "suspended", "terminated"]
 
 @router.post("/process-definitions/key/{key}/start", status_code=201, response_model=InstanceView,
              response_model_by_alias=True)
-def start_by_key(key: str, instances: Instances, actor: Actor, body: StartRequest | None = None) -> InstanceView:
+def start_by_key(key: str, instances: Instances, actor: Actor, request: Request, idempotency_key: IdempotencyKey = None,
+                 body: StartRequest | None = None) -> InstanceView:
     body = body or StartRequest()
+    if idempotency_key:
+        return once(request, idempotency_key, body, lambda session: instances.start_in(
+            session, key=key, business_key=body.business_key, variables=body.variables, actor=actor))
     return instances.start(key=key, business_key=body.business_key, variables=body.variables, actor=actor)
 
 
 @router.post("/process-definitions/{definition_id}/start", status_code=201, response_model=InstanceView,
              response_model_by_alias=True)
-def start_by_id(definition_id: str, instances: Instances, actor: Actor,
-                body: StartRequest | None = None) -> InstanceView:
+def start_by_id(definition_id: str, instances: Instances, actor: Actor, request: Request,
+                idempotency_key: IdempotencyKey = None, body: StartRequest | None = None) -> InstanceView:
     body = body or StartRequest()
+    if idempotency_key:
+        return once(request, idempotency_key, body, lambda session: instances.start_in(
+            session, definition_id=definition_id, business_key=body.business_key, variables=body.variables,
+            actor=actor))
     return instances.start(definition_id=definition_id, business_key=body.business_key,
                            variables=body.variables, actor=actor)
 

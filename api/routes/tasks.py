@@ -2,9 +2,10 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from api.dependencies import Actor, Instances, Queries
+from api.idempotency import IdempotencyKey, once
 from api.schemas import ClaimRequest, CompleteRequest
 from app.processes.views import InstanceView, TaskView
 
@@ -35,7 +36,10 @@ def claim_task(task_id: str, body: ClaimRequest, instances: Instances, actor: Ac
 
 
 @router.post("/{task_id}/complete", response_model=InstanceView, response_model_by_alias=True)
-def complete_task(task_id: str, instances: Instances, actor: Actor,
-                  body: CompleteRequest | None = None) -> InstanceView:
+def complete_task(task_id: str, instances: Instances, actor: Actor, request: Request,
+                  idempotency_key: IdempotencyKey = None, body: CompleteRequest | None = None) -> InstanceView:
     body = body or CompleteRequest()
+    if idempotency_key:
+        return once(request, idempotency_key, body,
+                    lambda session: instances.complete_in(session, task_id, body.variables, actor))
     return instances.complete_task(task_id, body.variables, actor=actor)

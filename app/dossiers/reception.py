@@ -31,57 +31,60 @@ class ReceptionService:
 
     def receive(self, request: ReceptionRequest, actor: str | None = None) -> DossierView:
         with self.instances.command() as session:
-            procedure = session.get(Procedure, request.procedure_code)
-            if procedure is None:
-                raise InvalidInput(f"Không có thủ tục '{request.procedure_code}' trong danh mục",
-                                   field="procedureCode", code="unknown_procedure")
-            receiving = _unit(session, request.receiving_unit, "receivingUnit")
-            competent = self._competent_unit(session, procedure, request, receiving)
-            documents = self._documents(session, procedure, request)
-            now = datetime.now(UTC)
-            received_at = (request.received_at or now).astimezone(UTC)
-            if received_at > now + CLOCK_SKEW:
-                raise InvalidInput("Thời điểm tiếp nhận không được ở tương lai", field="receivedAt")
-            moh_route = bool(procedure.moh_centralized and procedure.moh_cutover is not None
-                             and received_at.astimezone(LOCAL_TZ).date() >= procedure.moh_cutover)
-            code = next_code(session, competent.code, received_at)
-            fee_total = sum(int(fee["amount"]) for fee in procedure.fees)
-            dossier = Dossier(
-                code=code, procedure_code=procedure.code, process_instance_id="", channel=request.channel,
-                applicant_type=request.applicant.type, applicant_id_number=request.applicant.id_number,
-                applicant=request.applicant.model_dump(by_alias=True, exclude_none=True),
-                receiving_unit=receiving.code, competent_unit=competent.code, status=Status.ACCEPTED.value,
-                status_code=DVCQG_CODE[Status.ACCEPTED], stage="new", moh_route=moh_route,
-                received_at=received_at, clock_started_at=received_at,
-                appointment_at=appointment(self.calendars.working_calendar(session), procedure, received_at),
-                fee_total=fee_total,
-                fee_paid=request.fee_paid or fee_total == 0,
-                payment_channel=request.payment_channel if request.fee_paid else None,
-                consultations=[], transfers=[], created_by=actor, updated_at=now,
-            )
-            instance = self.instances.start_in(
-                session, key=procedure.diagram_key, business_key=code, actor=actor, now=now,
-                variables={"dossier_code": code, "procedure_code": procedure.code, "channel": request.channel,
-                           "receiving_unit": receiving.code, "competent_unit": competent.code,
-                           "moh_route": moh_route, "fee_total": fee_total,
-                           "boundary_free_transfer": receiving.code != competent.code},
-            )
-            dossier.process_instance_id = instance.id
-            session.add(dossier)
-            session.flush()
-            for document in documents:
-                document.dossier_code = code
-            session.add_all(documents)
-            session.add(Event(process_instance_id=instance.id, type="dossier.received", actor=actor, at=now,
-                              data={"code": code, "receivingUnit": receiving.code, "competentUnit": competent.code,
-                                    "channel": request.channel, "mohRoute": moh_route}))
-            self.tracker.changes.announce(session, dossier, DossierChange(
-                "received", now, actor, f"Tiếp nhận hồ sơ tại {receiving.name}"))
-            self.tracker.sync(session, dossier, self.instances.instance_row(session, instance.id),
-                              list(repo.open_tasks_of(session, [instance.id])),
-                              list(repo.waits_of(session, [instance.id])), now)
-            session.flush()
-            return DossierView.of(dossier, documents, procedure.name)
+            return self.receive_in(session, request, actor)
+
+    def receive_in(self, session: Session, request: ReceptionRequest, actor: str | None = None) -> DossierView:
+        procedure = session.get(Procedure, request.procedure_code)
+        if procedure is None:
+            raise InvalidInput(f"Không có thủ tục '{request.procedure_code}' trong danh mục",
+                               field="procedureCode", code="unknown_procedure")
+        receiving = _unit(session, request.receiving_unit, "receivingUnit")
+        competent = self._competent_unit(session, procedure, request, receiving)
+        documents = self._documents(session, procedure, request)
+        now = datetime.now(UTC)
+        received_at = (request.received_at or now).astimezone(UTC)
+        if received_at > now + CLOCK_SKEW:
+            raise InvalidInput("Thời điểm tiếp nhận không được ở tương lai", field="receivedAt")
+        moh_route = bool(procedure.moh_centralized and procedure.moh_cutover is not None
+                         and received_at.astimezone(LOCAL_TZ).date() >= procedure.moh_cutover)
+        code = next_code(session, competent.code, received_at)
+        fee_total = sum(int(fee["amount"]) for fee in procedure.fees)
+        dossier = Dossier(
+            code=code, procedure_code=procedure.code, process_instance_id="", channel=request.channel,
+            applicant_type=request.applicant.type, applicant_id_number=request.applicant.id_number,
+            applicant=request.applicant.model_dump(by_alias=True, exclude_none=True),
+            receiving_unit=receiving.code, competent_unit=competent.code, status=Status.ACCEPTED.value,
+            status_code=DVCQG_CODE[Status.ACCEPTED], stage="new", moh_route=moh_route,
+            received_at=received_at, clock_started_at=received_at,
+            appointment_at=appointment(self.calendars.working_calendar(session), procedure, received_at),
+            fee_total=fee_total,
+            fee_paid=request.fee_paid or fee_total == 0,
+            payment_channel=request.payment_channel if request.fee_paid else None,
+            consultations=[], transfers=[], created_by=actor, updated_at=now,
+        )
+        instance = self.instances.start_in(
+            session, key=procedure.diagram_key, business_key=code, actor=actor, now=now,
+            variables={"dossier_code": code, "procedure_code": procedure.code, "channel": request.channel,
+                       "receiving_unit": receiving.code, "competent_unit": competent.code,
+                       "moh_route": moh_route, "fee_total": fee_total,
+                       "boundary_free_transfer": receiving.code != competent.code},
+        )
+        dossier.process_instance_id = instance.id
+        session.add(dossier)
+        session.flush()
+        for document in documents:
+            document.dossier_code = code
+        session.add_all(documents)
+        session.add(Event(process_instance_id=instance.id, type="dossier.received", actor=actor, at=now,
+                          data={"code": code, "receivingUnit": receiving.code, "competentUnit": competent.code,
+                                "channel": request.channel, "mohRoute": moh_route}))
+        self.tracker.changes.announce(session, dossier, DossierChange(
+            "received", now, actor, f"Tiếp nhận hồ sơ tại {receiving.name}"))
+        self.tracker.sync(session, dossier, self.instances.instance_row(session, instance.id),
+                          list(repo.open_tasks_of(session, [instance.id])),
+                          list(repo.waits_of(session, [instance.id])), now)
+        session.flush()
+        return DossierView.of(dossier, documents, procedure.name)
 
     @staticmethod
     def _competent_unit(session: Session, procedure: Procedure, request: ReceptionRequest, receiving: Unit) -> Unit:

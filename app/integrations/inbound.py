@@ -26,13 +26,14 @@ class InboundOnce:
     def __init__(self, instances: InstanceService) -> None:
         self.instances = instances
 
-    def run(self, key: str, body: Any, act: Callable[[Session], dict[str, Any]]) -> dict[str, Any]:
+    def run(self, key: str, body: Any, act: Callable[[Session], dict[str, Any]], *,
+            field: str = "messageId") -> dict[str, Any]:
         digest = request_hash(body)
         try:
             with self.instances.command() as session:
                 earlier = session.get(ProcessedMessage, key)
                 if earlier is not None:
-                    return _same_request(earlier, digest, key)
+                    return _same_request(earlier, digest, key, field)
                 answer = act(session)
                 session.add(ProcessedMessage(key=key, request_hash=digest, status_code=200, response=answer))
                 session.flush()
@@ -42,11 +43,11 @@ class InboundOnce:
                 earlier = session.get(ProcessedMessage, key)
             if earlier is None:
                 raise
-            return _same_request(earlier, digest, key)
+            return _same_request(earlier, digest, key, field)
 
 
-def _same_request(earlier: ProcessedMessage, digest: str, key: str) -> dict[str, Any]:
+def _same_request(earlier: ProcessedMessage, digest: str, key: str, field: str) -> dict[str, Any]:
     if earlier.request_hash != digest:
-        raise InvalidInput(f"Mã '{key}' đã được dùng cho một thông điệp khác", code="idempotency_key_reused",
-                           field="messageId")
+        raise InvalidInput(f"Mã '{key.rsplit(':', 1)[-1]}' đã được dùng cho một yêu cầu khác",
+                           code="idempotency_key_reused", field=field)
     return earlier.response
