@@ -107,7 +107,7 @@ def serve(
 @outbox_cli.command("deliver")
 def outbox_deliver(
     once: Annotated[bool, typer.Option("--once", help="Deliver what is due now, then stop")] = False,
-    interval: Annotated[float, typer.Option(min=0.05, help="Seconds between polls when idle")] = 1.0,
+    interval: Annotated[float, typer.Option(min=0.01, help="Seconds between polls when idle")] = 1.0,
 ) -> None:
     """Deliver due outbox rows to the configured receivers (several of these may run side by side)."""
     import time
