@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-outbox venv clean
+.PHONY: run test lint bench bench-outbox bench-http venv clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "motcua needs Python 3.11+")'
@@ -31,6 +31,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+bench-http: $(STAMP)
+	$(BIN)/python -m bench.http $(BENCH_ARGS)
 
 bench-outbox: $(STAMP)
 	$(BIN)/python -m bench.outbox $(BENCH_ARGS)

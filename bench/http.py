@@ -1,0 +1,214 @@
+"""HTTP task completions against uvicorn (1 and 2 worker processes) on PostgreSQL, with 8/32/64 clients.
+
+`make bench-http` (never part of the tests). For each combination: completions/s, p50/p95/p99 latency, and
+the CPU milliseconds per completion of the server processes and of PostgreSQL, read from /proc (stable on a
+noisy machine, unlike wall time), plus the server's resident memory. Writes bench/results/http.json and .md.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from app.container import build_services
+from app.settings import Settings
+from bench import pg
+from bench.common import PROCESS_KEY, reference_source
+from bench.report import RESULTS_DIR
+from persistence.migrate import upgrade
+
+API_KEY = "bench-bootstrap-key-0123456789abcdef"
+HEADERS = {"X-API-Key": API_KEY, "X-Actor": "bench"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def process_tree(root: int) -> list[int]:
+    """The server and its worker processes (uvicorn --workers forks children)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parent = int(stat[stat.rindex(")") + 2:].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def rss_mb(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+def start_server(url: str, workers: int) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, "MOTCUA_DATABASE_URL": url, "MOTCUA_BOOTSTRAP_API_KEY": API_KEY,
+           "MOTCUA_WORKER_ENABLED": "false", "MOTCUA_DB_POOL_SIZE": "40", "MOTCUA_DB_MAX_OVERFLOW": "10"}
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers",
+                             str(workers)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("the server did not start")
+
+
+async def start_instances(base: str, count: int) -> list[str]:
+    """Start instances over HTTP; returns the id of each one's first open task."""
+    async with httpx.AsyncClient(base_url=base, headers=HEADERS, timeout=60) as client:
+        sem = asyncio.Semaphore(16)
+
+        async def one(i: int) -> str:
+            async with sem:
+                r = await client.post(f"/api/v1/process-definitions/key/{PROCESS_KEY}/start",
+                                      json={"businessKey": f"bench-{i}"})
+                r.raise_for_status()
+                return r.json()["openTasks"][0]["id"]
+
+        return list(await asyncio.gather(*(one(i) for i in range(count))))
+
+
+async def complete_load(base: str, tasks: list[str], clients: int, completions: int) -> dict[str, Any]:
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for task in tasks:
+        queue.put_nowait(task)
+    latencies: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, headers=HEADERS, timeout=60, limits=limits) as client:
+        async def worker() -> None:
+            nonlocal errors
+            while len(latencies) < completions:
+                try:
+                    task = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                began = time.perf_counter()
+                r = await client.post(f"/api/v1/tasks/{task}/complete", json={"variables": {"approved": True}})
+                latencies.append(time.perf_counter() - began)
+                if r.status_code != 200:
+                    errors += 1
+                    continue
+                for nxt in r.json()["openTasks"]:
+                    queue.put_nowait(nxt["id"])
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        elapsed = time.perf_counter() - began
+    ordered = sorted(latencies)
+
+    def pct(p: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000, 1)
+
+    return {"completions": len(latencies), "errors": errors, "seconds": round(elapsed, 2),
+            "perSecond": round(len(latencies) / elapsed, 1), "p50Ms": pct(0.50), "p95Ms": pct(0.95),
+            "p99Ms": pct(0.99), "meanMs": round(statistics.fmean(latencies) * 1000, 1)}
+
+
+def measure(admin: str, workers: int, clients: int, completions: int) -> dict[str, Any]:
+    url = pg.create_database(admin)
+    services = None
+    proc = None
+    try:
+        services = build_services(Settings(database_url=url))
+        upgrade(services.db.engine)
+        services.deployments.deploy([reference_source()], actor="bench")
+        services.close()
+        proc, base = start_server(url, workers)
+        tasks = asyncio.run(start_instances(base, completions // 4 + clients))
+        pids = process_tree(proc.pid)
+        server_before, db_before = cpu_seconds(pids), pg.server_cpu_seconds()
+        result = asyncio.run(complete_load(base, tasks, clients, completions))
+        server_cpu, db_cpu = cpu_seconds(pids) - server_before, pg.server_cpu_seconds() - db_before
+        n = max(result["completions"], 1)
+        return {"workers": workers, "clients": clients, **result,
+                "serverCpuMsPerCompletion": round(server_cpu * 1000 / n, 2),
+                "dbCpuMsPerCompletion": round(db_cpu * 1000 / n, 2),
+                "cpuMsPerCompletion": round((server_cpu + db_cpu) * 1000 / n, 2),
+                "serverRssMb": round(rss_mb(process_tree(proc.pid)), 1)}
+    finally:
+        if proc is not None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        pg.drop_database(admin, url)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--completions", type=int, default=2000)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--clients", type=int, nargs="+", default=[8, 32, 64])
+    args = parser.parse_args()
+    admin = pg.admin_url()
+    reason = pg.unreachable_reason(admin)
+    if reason:
+        raise SystemExit(f"PostgreSQL needed at {admin}: {reason}")
+    rows = []
+    for workers in args.workers:
+        for clients in args.clients:
+            print(f"uvicorn ×{workers}, {clients} clients, {args.completions} completions …", flush=True)
+            rows.append(measure(admin, workers, clients, args.completions))
+    lines = ["| workers | clients | completions/s | p50 ms | p95 ms | p99 ms | CPU ms/completion (server + db) | "
+             "server RSS MB | errors |", "|---|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['workers']} | {r['clients']} | {r['perSecond']} | {r['p50Ms']} | {r['p95Ms']} | {r['p99Ms']} | "
+              f"{r['cpuMsPerCompletion']} ({r['serverCpuMsPerCompletion']} + {r['dbCpuMsPerCompletion']}) | "
+              f"{r['serverRssMb']} | {r['errors']} |" for r in rows]
+    info = {"cpus": os.cpu_count(), "loadavg": os.getloadavg(), "otherPgSessions": pg.other_sessions(admin)}
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    (RESULTS_DIR / "http.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (RESULTS_DIR / "http.json").write_text(json.dumps({"machine": info, "rows": rows}, indent=2) + "\n")
+    print("\n".join(lines))
+    print(f"machine: {info}")
+
+
+if __name__ == "__main__":
+    main()
