@@ -12,6 +12,9 @@ from app.dossiers.tracking import DossierTracker
 from app.engine.cache import ModelCache
 from app.engine.parsing import Limits
 from app.engine.runtime import WorkflowEngine
+from app.jobs.incidents import IncidentService
+from app.jobs.timers import TimerHandler, sync_timer_jobs
+from app.jobs.worker import Worker, WorkerOptions
 from app.processes.deployments import DeploymentService
 from app.processes.instances import InstanceService
 from app.processes.queries import InstanceQueries
@@ -32,6 +35,8 @@ class Services:
     dossiers: DossierQueries
     files: DocumentFiles
     calendar: CalendarService
+    incidents: IncidentService
+    worker: Worker
 
     def close(self) -> None:
         self.db.dispose()
@@ -53,10 +58,16 @@ def build_services(settings: Settings) -> Services:
     calendars = CalendarService(db)
     tracker = DossierTracker(calendars)
     instances.listeners.append(tracker)
+    instances.calendar_source = calendars.working_calendar
+    instances.listeners.append(sync_timer_jobs)
+    worker = Worker(db, [TimerHandler(instances)], options=WorkerOptions(
+        batch_size=settings.job_batch_size, lease_seconds=settings.job_lease_seconds,
+        max_attempts=settings.job_max_attempts, backoff_seconds=settings.job_backoff_seconds,
+        poll_seconds=settings.worker_poll_seconds, scan_interval_seconds=settings.scan_interval_seconds))
     return Services(
         settings=settings, db=db, deployments=deployments, instances=instances, queries=InstanceQueries(db),
         catalogue=CatalogueService(db), reception=ReceptionService(instances, calendars, tracker),
         lifecycle=LifecycleService(instances, calendars), dossiers=DossierQueries(db, calendars),
         files=DocumentFiles(db, FileStore(settings.files_dir, settings.max_document_bytes)),
-        calendar=calendars,
+        calendar=calendars, incidents=IncidentService(db), worker=worker,
     )

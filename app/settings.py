@@ -30,6 +30,15 @@ class Settings(BaseSettings):
     max_document_bytes: int = 20 * 1024 * 1024
     public_base_url: str = "http://127.0.0.1:8000"
 
+    # background worker (app/jobs): `motcua worker`, and a thread inside `motcua serve` unless disabled
+    worker_enabled: bool = True
+    job_batch_size: int = 50
+    job_lease_seconds: float = 60.0
+    job_max_attempts: int = 5
+    job_backoff_seconds: float = 10.0
+    worker_poll_seconds: float = 1.0
+    scan_interval_seconds: float = 60.0
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -2,6 +2,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 import persistence.dossier_models  # noqa: F401  (registers the one-stop tables)
+from persistence.job_models import Job  # noqa: F401  (registers the background-work tables)
 from persistence.models import Base
 
 config = context.config
