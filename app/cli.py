@@ -131,6 +131,7 @@ def run_worker(
     from app.container import build_services
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("spiff").setLevel(logging.WARNING)  # one line per task state change otherwise
     services = build_services(get_settings())
     try:
         if once:

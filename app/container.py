@@ -61,7 +61,8 @@ def build_services(settings: Settings) -> Services:
     instances.calendar_source = calendars.working_calendar
     instances.listeners.append(sync_timer_jobs)
     worker = Worker(db, [TimerHandler(instances)], options=WorkerOptions(
-        batch_size=settings.job_batch_size, lease_seconds=settings.job_lease_seconds,
+        batch_size=settings.job_batch_size, concurrency=settings.job_concurrency,
+        lease_seconds=settings.job_lease_seconds,
         max_attempts=settings.job_max_attempts, backoff_seconds=settings.job_backoff_seconds,
         poll_seconds=settings.worker_poll_seconds, scan_interval_seconds=settings.scan_interval_seconds))
     return Services(

@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     # background worker (app/jobs): `motcua worker`, and a thread inside `motcua serve` unless disabled
     worker_enabled: bool = True
     job_batch_size: int = 50
+    job_concurrency: int = 4
     job_lease_seconds: float = 60.0
     job_max_attempts: int = 5
     job_backoff_seconds: float = 10.0

@@ -44,6 +44,6 @@ class TimerHandler:
         if instance.status == "suspended":
             raise Postpone(60, "phiên chạy đang tạm dừng")
         fired = self.instances.fire_timer_in(session, instance.id, job.element_id or "", due_at=job.due_at,
-                                             actor="worker")
+                                             actor=f"worker {job.locked_by}")
         if fired is None:
             raise Obsolete()
