@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from app.calendar.service import CalendarService
 from app.dossiers.catalogue import CatalogueService
+from app.dossiers.deadlines import DeadlineScan
 from app.dossiers.files import DocumentFiles, FileStore
 from app.dossiers.lifecycle import LifecycleService
 from app.dossiers.queries import DossierQueries
@@ -60,7 +61,7 @@ def build_services(settings: Settings) -> Services:
     instances.listeners.append(tracker)
     instances.calendar_source = calendars.working_calendar
     instances.listeners.append(sync_timer_jobs)
-    worker = Worker(db, [TimerHandler(instances)], options=WorkerOptions(
+    worker = Worker(db, [TimerHandler(instances)], scans=[DeadlineScan(db, calendars)], options=WorkerOptions(
         batch_size=settings.job_batch_size, concurrency=settings.job_concurrency,
         lease_seconds=settings.job_lease_seconds,
         max_attempts=settings.job_max_attempts, backoff_seconds=settings.job_backoff_seconds,
