@@ -12,6 +12,7 @@ from api.routes import (
     dossiers,
     forms,
     health,
+    incidents,
     instances,
     integrations,
     messages,
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return await call_next(request)
 
     for router in (health.router, deployments.router, instances.router, tasks.router, messages.router,
-                   catalogue.router, dossiers.router, forms.router, calendar.router, integrations.router):
+                   catalogue.router, dossiers.router, forms.router, calendar.router, incidents.router,
+                   integrations.router):
         app.include_router(router)
     return app

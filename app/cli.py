@@ -1,4 +1,4 @@
-"""The `motcua` command: serve, migrate, deploy."""
+"""The `motcua` command: serve, worker, migrate, deploy."""
 
 from importlib.resources import files
 from pathlib import Path
@@ -96,12 +96,56 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes")] = 1,
+    worker: Annotated[bool, typer.Option("--worker/--no-worker",
+                                         help="Also run the timer worker (default: MOTCUA_WORKER_ENABLED)")] = True,
 ) -> None:
-    """Serve the REST API (OpenAPI at /docs)."""
+    """Serve the REST API (OpenAPI at /docs), with the background worker in a thread."""
     import uvicorn
 
-    uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", proxy_headers=True)
+    from app.container import build_services
+
+    settings = get_settings()
+    background = None
+    if worker and settings.worker_enabled:
+        services = build_services(settings)
+        thread, stop = services.worker.start_thread()
+        background = (services, thread, stop)
+    try:
+        uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers,
+                    log_level="info", proxy_headers=True)
+    finally:
+        if background is not None:
+            services, thread, stop = background
+            stop.set()
+            thread.join(timeout=30)
+            services.close()
+
+
+@cli.command("worker")
+def run_worker(
+    once: Annotated[bool, typer.Option("--once", help="One round, then exit")] = False,
+) -> None:
+    """Fire due timers, deliver the outbox and run the deadline scans until interrupted (SIGINT/SIGTERM)."""
+    import logging
+    import signal
+    import threading
+
+    from app.container import build_services
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("spiff").setLevel(logging.WARNING)  # one line per task state change otherwise
+    services = build_services(get_settings())
+    try:
+        if once:
+            result = services.worker.tick()
+            console.print(f"claimed={result.claimed} done={result.done} failed={result.failed}")
+            return
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        services.worker.run(stop)
+    finally:
+        services.close()
 
 
 @outbox_cli.command("deliver")

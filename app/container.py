@@ -1,10 +1,12 @@
 """Builds the long-lived objects of one process (database, engine, services) from settings."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from app.calendar.service import CalendarService
 from app.dossiers.catalogue import CatalogueService
 from app.dossiers.changes import DossierChanges
+from app.dossiers.deadlines import DeadlineScan
 from app.dossiers.files import DocumentFiles, FileStore
 from app.dossiers.lifecycle import LifecycleService
 from app.dossiers.queries import DossierQueries
@@ -18,6 +20,9 @@ from app.integrations.callbacks import SignedCallbacks, keep_ministry_id
 from app.integrations.dispatch import OutboxAdmin, OutboxDispatcher, Retry
 from app.integrations.inbound import InboundOnce
 from app.integrations.outbox import DVCQG, MOH, MOH_HANDOVER, PAYMENT, DvcqgSync, MohHandover, PaymentRequest
+from app.jobs.incidents import IncidentService
+from app.jobs.timers import TimerHandler, sync_timer_jobs
+from app.jobs.worker import Pump, Worker, WorkerOptions
 from app.processes.deployments import DeploymentService
 from app.processes.instances import InstanceService
 from app.processes.queries import InstanceQueries
@@ -41,6 +46,8 @@ class Services:
     inbound: InboundOnce
     callbacks: SignedCallbacks
     outbox: OutboxAdmin
+    incidents: IncidentService
+    worker: Worker
 
     def close(self) -> None:
         self.db.dispose()
@@ -56,6 +63,14 @@ def build_dispatcher(settings: Settings, db: Database) -> OutboxDispatcher:
     retry = Retry(settings.outbox_max_attempts, settings.outbox_base_delay_seconds, settings.outbox_max_delay_seconds)
     return OutboxDispatcher(db, configured, retry=retry, handlers={MOH_HANDOVER: keep_ministry_id},
                             batch_size=settings.outbox_batch_size)
+
+
+def _outbox_pumps(dispatcher: OutboxDispatcher) -> list[Pump]:
+    """The worker delivers the outbox on every tick, when any receiver is configured."""
+    def deliver_outbox(now: datetime) -> int:
+        outcome = dispatcher.deliver_due(now)
+        return outcome.delivered + outcome.failed + outcome.incidents
+    return [deliver_outbox] if dispatcher.connectors else []
 
 
 def build_services(settings: Settings) -> Services:
@@ -77,6 +92,14 @@ def build_services(settings: Settings) -> Services:
     tracker = DossierTracker(calendars, changes)
     instances.listeners.append(tracker)
     inbound = InboundOnce(instances)
+    instances.calendar_source = calendars.working_calendar
+    instances.listeners.append(sync_timer_jobs)
+    worker = Worker(db, [TimerHandler(instances)], scans=[DeadlineScan(db, calendars)], options=WorkerOptions(
+        batch_size=settings.job_batch_size, concurrency=settings.job_concurrency,
+        lease_seconds=settings.job_lease_seconds,
+        max_attempts=settings.job_max_attempts, backoff_seconds=settings.job_backoff_seconds,
+        poll_seconds=settings.worker_poll_seconds, scan_interval_seconds=settings.scan_interval_seconds),
+        pumps=_outbox_pumps(build_dispatcher(settings, db)))
     return Services(
         settings=settings, db=db, deployments=deployments, instances=instances, queries=InstanceQueries(db),
         catalogue=CatalogueService(db), reception=ReceptionService(instances, calendars, tracker),
@@ -86,5 +109,5 @@ def build_services(settings: Settings) -> Services:
         callbacks=SignedCallbacks(instances, inbound, moh_secret=settings.moh_callback_secret,
                                   payment_secret=settings.payment_callback_secret,
                                   window_seconds=settings.callback_window_seconds),
-        outbox=OutboxAdmin(db),
+        outbox=OutboxAdmin(db), incidents=IncidentService(db), worker=worker,
     )

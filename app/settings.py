@@ -45,6 +45,15 @@ class Settings(BaseSettings):
     outbox_base_delay_seconds: float = 2.0
     outbox_max_delay_seconds: float = 900.0
     outbox_batch_size: int = 20
+    # background worker (app/jobs): `motcua worker`, and a thread inside `motcua serve` unless disabled
+    worker_enabled: bool = True
+    job_batch_size: int = 50
+    job_concurrency: int = 4
+    job_lease_seconds: float = 60.0
+    job_max_attempts: int = 5
+    job_backoff_seconds: float = 10.0
+    worker_poll_seconds: float = 1.0
+    scan_interval_seconds: float = 60.0
 
 
 @lru_cache

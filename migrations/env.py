@@ -2,6 +2,8 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 import persistence.dossier_models  # noqa: F401  (registers the one-stop tables)
+from persistence.integration_models import OutboxMessage  # noqa: F401  (registers the integration tables)
+from persistence.job_models import Job  # noqa: F401  (registers the background-work tables)
 from persistence.models import Base
 
 config = context.config

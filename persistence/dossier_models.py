@@ -89,6 +89,8 @@ class Dossier(Base):
     supplement_request: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     extension_count: Mapped[int] = mapped_column(Integer, default=0)
     extension: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # set once by the deadline scan
+    apology_due_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     stop_reason: Mapped[str | None] = mapped_column(Text)
     fee_total: Mapped[int] = mapped_column(Integer, default=0)
     fee_paid: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -100,6 +100,7 @@ class HumanTask(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(255))
+    overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # set once by the deadline scan
 
 
 class TaskCandidateGroup(Base):

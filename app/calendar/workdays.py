@@ -86,6 +86,31 @@ class WorkingCalendar:
             end = datetime.combine(end_day, DAY_END, LOCAL_TZ)
         return end.astimezone(UTC)
 
+    def add_working_hours(self, start: datetime, hours: float) -> datetime:
+        """When `hours` working hours counted from `start` run out (UTC).
+
+        Time outside the working periods (nights, lunch, days off) does not count; a start outside them
+        counts from the next period's opening.
+        """
+        if hours < 0 or hours > MAX_DAYS * 8:
+            raise ValueError("hours must be between 0 and 29280")
+        remaining = timedelta(hours=hours)
+        local = start.astimezone(LOCAL_TZ)
+        day = local.date()
+        for _ in range(MAX_DAYS * 2):
+            if self.is_working_day(day):
+                for opens, closes in (MORNING, AFTERNOON):
+                    period_start = datetime.combine(day, opens, LOCAL_TZ)
+                    period_end = datetime.combine(day, closes, LOCAL_TZ)
+                    begin = max(period_start, local)
+                    if begin >= period_end:
+                        continue
+                    if begin + remaining <= period_end:
+                        return (begin + remaining).astimezone(UTC)
+                    remaining -= period_end - begin
+            day += timedelta(days=1)
+        raise ValueError("no working hours within ten years")
+
     def working_days_between(self, start: date, end: date) -> int:
         """Working days in (start, end]; negative when end is before start."""
         if end < start:

@@ -5,15 +5,15 @@ counter, so two clerks acting at once get one success and one 409.
 """
 
 from collections.abc import Callable
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.calendar.rules import extended, transfer_counts_from
 from app.calendar.service import CalendarService
-from app.calendar.workdays import LOCAL_TZ
 from app.dossiers import requests as rq
 from app.dossiers.changes import DossierChange, DossierChanges
 from app.dossiers.reception import COMMUNE_TYPES, appointment
@@ -47,7 +47,6 @@ ACTION_LABEL_VI = {
     "consult": "Lấy ý kiến cơ quan liên quan",
     "consult-answered": "Nhận ý kiến của cơ quan được hỏi",
 }
-TRANSFER_CUTOFF = time(15, 0)  # Art. 18: received after 15:00, transferred at the start of the next working day
 DECIDED_STEPS = ("issue", "return")
 
 
@@ -149,7 +148,7 @@ class LifecycleService:
         if dossier.extension_count >= 1:
             raise Conflict("Thời hạn giải quyết chỉ được gia hạn một lần", code="extension_limit_reached")
         previous = dossier.appointment_at
-        dossier.appointment_at = self.calendars.working_calendar(session).deadline(previous, request.days)
+        dossier.appointment_at = extended(self.calendars.working_calendar(session), previous, request.days)
         dossier.extension_count += 1
         dossier.extension = {"reason": request.reason, "days": request.days,
                              "previousAppointment": previous.isoformat(),
@@ -183,11 +182,7 @@ class LifecycleService:
         if (target.type in COMMUNE_TYPES) != (current is not None and current.type in COMMUNE_TYPES):
             raise InvalidInput("Chỉ chuyển giữa các cơ quan cùng cấp có thẩm quyền", field="toUnit",
                                code="wrong_level")
-        calendar = self.calendars.working_calendar(session)
-        local = now.astimezone(LOCAL_TZ)
-        counts_from = local.date()
-        if local.time() >= TRANSFER_CUTOFF or not calendar.is_working_day(counts_from):
-            counts_from = calendar.next_working_day(counts_from)
+        counts_from = transfer_counts_from(self.calendars.working_calendar(session), now)
         transfer = {"from": dossier.competent_unit, "to": target.code, "reason": request.reason, "at": now.isoformat(),
                     "countsFrom": counts_from.isoformat(), "by": actor}
         dossier.transfers = [*dossier.transfers, transfer]

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.calendar.rules import processing_deadline
 from app.calendar.service import CalendarService
 from app.calendar.workdays import LOCAL_TZ, WorkingCalendar
 from app.dossiers.changes import DossierChange
@@ -163,6 +164,4 @@ def _unit(session: Session, code: str, field: str) -> Unit:
 
 def appointment(calendar: WorkingCalendar, procedure: Procedure, start: datetime) -> datetime:
     """When the result is due: the legal time counted in working days from `start`."""
-    if procedure.legal_time_unit == "working_hours":
-        return calendar.deadline(start, max(procedure.legal_days / 8, 0.5))
-    return calendar.deadline(start, procedure.legal_days)
+    return processing_deadline(calendar, start, procedure.legal_days, procedure.legal_time_unit)

@@ -18,11 +18,12 @@ from SpiffWorkflow.bpmn.parser.event_parsers import ReceiveTaskParser
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import ReceiveTask
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import DurationTimerEventDefinition, TimeDateEventDefinition
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import CamundaEventDefinitionParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from app.engine import scripting, serialization
+from app.engine import scripting, serialization, timers
 from app.engine.model import ElementInfo, ProcessModel
 from app.engine.xml_safety import Limits, read_xml
 from app.errors import InvalidDiagram, MotcuaError, Problem
@@ -161,6 +162,9 @@ def _build_model(parser: CamundaParser, process: etree._Element, filename: str) 
     spec = parser.get_spec(process_id)
     subprocess_specs = parser.get_subprocess_specs(process_id)
     _check_expressions(process, filename)
+    _check_timers(process, filename)
+    for one_spec in (spec, *subprocess_specs.values()):
+        _absolute_timers(one_spec)
     model = ProcessModel(key=process_id, name=process.get("name"), spec=spec,
                          subprocess_specs=subprocess_specs, elements=_element_infos(process))
     try:  # a model we could not store would fail later, inside the deployment transaction
@@ -231,8 +235,6 @@ def _check_expressions(process: etree._Element, filename: str) -> None:
     """Refuse at deploy what the restricted evaluator would refuse at run time."""
     problems = []
     for tag, check in (("conditionExpression", scripting.check_expression),
-                       ("timeDuration", scripting.check_expression),
-                       ("timeDate", scripting.check_expression),
                        ("timeCycle", scripting.check_expression),
                        ("script", scripting.check_script)):
         for node in process.iter(f"{{{BPMN_NS}}}{tag}"):
@@ -256,6 +258,36 @@ def _check_expressions(process: etree._Element, filename: str) -> None:
     if problems:
         raise InvalidDiagram(f"'{filename}': {problems[0].message}", code="unsupported_expression",
                              element_id=problems[0].element_id, problems=problems)
+
+
+def _check_timers(process: etree._Element, filename: str) -> None:
+    """Timer durations/dates and task due dates must be what app.engine.timers can turn into a due time."""
+    problems = []
+    nodes = [(n, n.text) for tag in ("timeDuration", "timeDate") for n in process.iter(f"{{{BPMN_NS}}}{tag}")]
+    nodes += [(n, n.get(f"{{{CAMUNDA_NS}}}dueDate")) for n in process.iter()
+              if isinstance(n.tag, str) and n.get(f"{{{CAMUNDA_NS}}}dueDate") is not None]
+    for node, text in nodes:
+        owner = node
+        while owner is not None and owner.get("id") is None:
+            owner = owner.getparent()
+        element_id = owner.get("id") if owner is not None else None
+        try:
+            timers.parse(text)
+        except timers.InvalidTimer as exc:
+            problems.append(Problem("invalid_timer", f"Hẹn giờ/hạn xử lý tại '{element_id}': {exc}",
+                                    element_id=element_id))
+    if problems:
+        raise InvalidDiagram(f"'{filename}': {problems[0].message}", code="invalid_timer",
+                             element_id=problems[0].element_id, problems=problems)
+
+
+def _absolute_timers(spec: Any) -> None:
+    """Duration timers become date timers: the engine evaluates both to an absolute due time, stored once."""
+    for task_spec in spec.task_specs.values():
+        definition = getattr(task_spec, "event_definition", None)
+        if type(definition) is DurationTimerEventDefinition:
+            task_spec.event_definition = TimeDateEventDefinition(definition.name, definition.expression,
+                                                                 description=definition.description)
 
 
 def _split(value: str | None) -> list[str]:

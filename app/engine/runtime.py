@@ -1,20 +1,27 @@
 """Start and advance workflows in memory and describe them; persistence is the caller's business."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessageDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from app.engine import serialization
+from app.engine import serialization, timers
 from app.engine.model import ElementInfo, ProcessModel
 from app.engine.scripting import ExpressionRejected, RestrictedEnvironment
 from app.errors import Conflict, ScriptError
@@ -25,6 +32,39 @@ MAX_ENGINE_STEPS = 10_000
 # silently stalls and the instance even reports itself completed. Below this many tasks it cannot happen.
 ITERATOR_DEPTH_GUARD = 900
 _LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+# The calendar and clock of the command being run, read when a timer starts waiting. A context
+# variable rather than engine state: one engine serves all requests and threads.
+_CLOCK: ContextVar[tuple[timers.TimerCalendar, datetime | None]] = ContextVar(
+    "motcua_timer_clock", default=(timers.WallClock(), None))
+
+
+class _CalendarScriptEngine(PythonScriptEngine):
+    """Evaluates timer definitions with app.engine.timers (working days, unquoted ISO) into absolute due times."""
+
+    def evaluate(self, task: Any, expression: str, external_context: dict | None = None) -> Any:
+        definition = getattr(task.task_spec, "event_definition", None)
+        if isinstance(definition, TimeDateEventDefinition | DurationTimerEventDefinition) \
+                and expression == definition.expression:
+            calendar, now = _CLOCK.get()
+            try:
+                due = timers.parse(expression).due(now or datetime.now(UTC), calendar, dict(task.data))
+            except (timers.InvalidTimer, ValueError) as exc:
+                raise ScriptError(f"Hẹn giờ '{task.task_spec.bpmn_id}': {exc}", element_id=task.task_spec.bpmn_id,
+                                  code="invalid_timer") from exc
+            if isinstance(definition, DurationTimerEventDefinition):
+                # specs deployed before timers became absolute still expect a duration
+                return f"PT{max((due - datetime.now(UTC)).total_seconds(), 0.0):.6f}S"
+            return due.isoformat()
+        return super().evaluate(task, expression, external_context)
+
+
+@contextmanager
+def _clock(calendar: timers.TimerCalendar | None, now: datetime | None) -> Iterator[None]:
+    token = _CLOCK.set((calendar or timers.WallClock(), now))
+    try:
+        yield
+    finally:
+        _CLOCK.reset(token)
 
 
 @dataclass(frozen=True)
@@ -53,16 +93,20 @@ class Snapshot:
 
 class WorkflowEngine:
     def __init__(self, script_timeout_seconds: float = 1.0) -> None:
-        self.script_engine = PythonScriptEngine(environment=RestrictedEnvironment(script_timeout_seconds))
+        self.script_engine = _CalendarScriptEngine(environment=RestrictedEnvironment(script_timeout_seconds))
 
-    def start(self, model: ProcessModel, variables: dict[str, Any] | None = None) -> BpmnWorkflow:
+    # Every method that may start a timer takes the calendar (working days) and the command's clock.
+
+    def start(self, model: ProcessModel, variables: dict[str, Any] | None = None, *,
+              calendar: timers.TimerCalendar | None = None, now: datetime | None = None) -> BpmnWorkflow:
         workflow = BpmnWorkflow(model.spec, model.subprocess_specs, script_engine=self.script_engine)
         if variables:
             workflow.task_tree.data.update(variables)
             start = workflow.get_next_task(state=TaskState.READY)
             if start is not None:
                 start.data.update(variables)
-        self.run(workflow)
+        with _clock(calendar, now):
+            self.run(workflow)
         return workflow
 
     def load(self, model: ProcessModel, state: bytes) -> BpmnWorkflow:
@@ -71,8 +115,12 @@ class WorkflowEngine:
     def dump(self, workflow: BpmnWorkflow) -> bytes:
         return serialization.dump_state(workflow)
 
-    def run(self, workflow: BpmnWorkflow) -> list[Any]:
+    def run(self, workflow: BpmnWorkflow, *, calendar: timers.TimerCalendar | None = None,
+            now: datetime | None = None) -> list[Any]:
         """Run engine steps until only people or events can move the instance; return what ran."""
+        if calendar is not None or now is not None:
+            with _clock(calendar, now):
+                return self.run(workflow)
         ran: list[Any] = []
 
         def count(task: Any) -> None:
@@ -92,18 +140,41 @@ class WorkflowEngine:
         _refuse_hidden_tasks(workflow)
         return ran
 
-    def complete_task(self, workflow: BpmnWorkflow, task_id: str, variables: dict[str, Any]) -> Any:
+    def complete_task(self, workflow: BpmnWorkflow, task_id: str, variables: dict[str, Any], *,
+                      calendar: timers.TimerCalendar | None = None, now: datetime | None = None) -> Any:
         task = self._ready_human_task(workflow, task_id)
         task.data.update(variables)
-        try:
-            task.run()
-        except (SpiffWorkflowException, ExpressionRejected) as exc:
-            raise ScriptError(f"Lỗi khi hoàn thành bước '{task.task_spec.bpmn_id}': {_message(exc)}",
-                              element_id=task.task_spec.bpmn_id) from exc
-        self.run(workflow)
+        with _clock(calendar, now):
+            try:
+                task.run()
+            except ScriptError:
+                raise
+            except (SpiffWorkflowException, ExpressionRejected) as exc:
+                raise ScriptError(f"Lỗi khi hoàn thành bước '{task.task_spec.bpmn_id}': {_message(exc)}",
+                                  element_id=task.task_spec.bpmn_id) from exc
+            self.run(workflow)
         return task
 
-    def deliver_message(self, workflow: BpmnWorkflow, name: str, variables: dict[str, Any]) -> list[str]:
+    def fire_timers(self, workflow: BpmnWorkflow, element_id: str, *, calendar: timers.TimerCalendar | None = None,
+                    now: datetime | None = None) -> list[str]:
+        """Fire the timers of `element_id` this instance waits on, whatever the wall clock says; return their ids.
+
+        The scheduler decides when a timer is due (its own clock, its own claim); the engine only obeys.
+        """
+        waiting = [t for t in workflow.event_manager.tasks.values()
+                   if isinstance(t.task_spec.event_definition, TimerEventDefinition)
+                   and t.task_spec.bpmn_id == element_id]
+        if not waiting:
+            return []
+        for task in waiting:
+            task._set_internal_data(event_fired=True)
+        with _clock(calendar, now):
+            workflow.refresh_timers()
+            self.run(workflow)
+        return [str(t.id) for t in waiting]
+
+    def deliver_message(self, workflow: BpmnWorkflow, name: str, variables: dict[str, Any], *,
+                        calendar: timers.TimerCalendar | None = None, now: datetime | None = None) -> list[str]:
         """Deliver a message to every task of this instance waiting for it; return their element ids."""
         waiting = [t for t in workflow.event_manager.tasks.values()
                    if isinstance(t.task_spec.event_definition, MessageEventDefinition)
@@ -116,11 +187,12 @@ class WorkflowEngine:
             event = BpmnEvent(CamundaMessageDefinition(name), payload)
         else:
             event = BpmnEvent(MessageEventDefinition(name), dict(variables))
-        workflow.catch(event)
-        caught = [t for t in waiting if t.state != TaskState.WAITING]
-        for task in caught:
-            task.data.update(variables)
-        self.run(workflow)
+        with _clock(calendar, now):
+            workflow.catch(event)
+            caught = [t for t in waiting if t.state != TaskState.WAITING]
+            for task in caught:
+                task.data.update(variables)
+            self.run(workflow)
         return [t.task_spec.bpmn_id for t in caught]
 
     def snapshot(self, model: ProcessModel, workflow: BpmnWorkflow) -> Snapshot:

@@ -1,24 +1,16 @@
-"""Due times of human tasks from `camunda:dueDate` (ISO 8601 date-time or duration)."""
+"""Due times of human tasks from `camunda:dueDate`: workdays(n), workhours(n), ISO 8601 duration or date-time."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from app.engine import timers
 
 
-def resolve_due(expression: str | None, now: datetime) -> datetime | None:
-    """An absolute ISO date-time, or a duration counted from `now`; anything else has no due time yet.
-
-    Working-day expressions belong to the calendar (a later layer); wall-clock durations are only the
-    fallback ARCHITECTURE decision 5 allows for diagrams that state one.
-    """
+def resolve_due(expression: str | None, now: datetime, calendar: timers.TimerCalendar | None = None,
+                data: dict | None = None) -> datetime | None:
+    """The absolute due time, or None when the task has none (or names a variable the instance lacks)."""
     if not expression:
         return None
-    text = expression.strip()
     try:
-        if text.startswith("P"):
-            return now + TimerEventDefinition.get_timedelta_from_start(
-                TimerEventDefinition.parse_iso_duration(text), now)
-        value = datetime.fromisoformat(text)
-    except (ValueError, TypeError, AttributeError):
+        return timers.parse(expression).due(now, calendar or timers.WallClock(), data)
+    except (timers.InvalidTimer, ValueError, TypeError):
         return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -18,6 +18,7 @@ import orjson
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.engine import timers
 from app.engine.model import ProcessModel
 from app.engine.runtime import Snapshot, WorkflowEngine
 from app.errors import Conflict, InvalidInput, NotFound
@@ -30,6 +31,26 @@ from persistence.models import Event, HumanTask, ProcessDefinition, ProcessInsta
 
 # Called after every saved change of an instance, inside its transaction.
 InstanceListener = Callable[[Session, ProcessInstance, list[HumanTask], list[Wait], datetime], None]
+# The working-day calendar as seen inside a transaction (admin overrides included).
+CalendarSource = Callable[[Session], timers.TimerCalendar]
+
+
+class _LazyCalendar:
+    """Reads the calendar only when a timer or due date needs it; most commands never do."""
+
+    def __init__(self, source: CalendarSource | None, session: Session) -> None:
+        self._source, self._session, self._calendar = source, session, None
+
+    def _get(self) -> timers.TimerCalendar:
+        if self._calendar is None:
+            self._calendar = self._source(self._session) if self._source else timers.WallClock()
+        return self._calendar
+
+    def deadline(self, start: datetime, working_days: float) -> datetime:
+        return self._get().deadline(start, working_days)
+
+    def add_working_hours(self, start: datetime, hours: float) -> datetime:
+        return self._get().add_working_hours(start, hours)
 
 
 class InstanceService:
@@ -38,6 +59,7 @@ class InstanceService:
         self.engine = engine
         self.deployments = deployments
         self.listeners: list[InstanceListener] = []
+        self.calendar_source: CalendarSource | None = None
 
     @contextmanager
     def command(self) -> Iterator[Session]:
@@ -84,8 +106,8 @@ class InstanceService:
                  actor: str | None = None, now: datetime | None = None) -> InstanceView:
         definition = self._definition(session, key, definition_id)
         model = self.deployments.model_of(session, definition.id)
-        workflow = self.engine.start(model, variables or {})
         now = now or _now()
+        workflow = self.engine.start(model, variables or {}, calendar=self._calendar(session), now=now)
         row = ProcessInstance(
             id=str(uuid.uuid4()), definition_id=definition.id, key=definition.key,
             definition_version=definition.version, business_key=business_key, status="running",
@@ -102,8 +124,8 @@ class InstanceService:
         if task_row.status != "open":
             raise Conflict(f"Bước '{task_row.element_id}' đã được xử lý ({task_row.status})")
         row, model, workflow = self._load(session, task_row.process_instance_id)
-        self.engine.complete_task(workflow, task_id, variables)
         now = _now()
+        self.engine.complete_task(workflow, task_id, variables, calendar=self._calendar(session), now=now)
         task_row.status = "completed"
         task_row.completed_at = now
         task_row.completed_by = actor
@@ -121,12 +143,24 @@ class InstanceService:
             raise InvalidInput(f"Nhiều hồ sơ cùng chờ thông điệp '{name}'; hãy chỉ rõ businessKey hoặc "
                                "processInstanceId", code="ambiguous_correlation", field="businessKey")
         row, model, workflow = self._load(session, waiting[0])
-        caught = self.engine.deliver_message(workflow, name, variables)
+        now = _now()
+        caught = self.engine.deliver_message(workflow, name, variables, calendar=self._calendar(session), now=now)
         if not caught:
             raise Conflict(f"Hồ sơ không còn chờ thông điệp '{name}'")
-        now = _now()
         events = [Event(process_instance_id=row.id, type="message.received", element_id=caught[0], actor=actor,
                         at=now, data={"messageName": name, "variables": _jsonable(variables)})]
+        return self._save(session, row, model, workflow, events, actor, now)
+
+    def fire_timer_in(self, session: Session, instance_id: str, element_id: str, *, due_at: datetime | None,
+                      actor: str | None = None) -> InstanceView | None:
+        """Fire a due timer; None when the instance no longer waits on it (already fired or moved on)."""
+        row, model, workflow = self._load(session, instance_id)
+        now = _now()
+        fired = self.engine.fire_timers(workflow, element_id, calendar=self._calendar(session), now=now)
+        if not fired:
+            return None
+        events = [Event(process_instance_id=row.id, type="timer.fired", element_id=element_id, actor=actor, at=now,
+                        data={"taskIds": fired, "dueAt": due_at.isoformat() if due_at else None})]
         return self._save(session, row, model, workflow, events, actor, now)
 
     def set_suspended_in(self, session: Session, instance_id: str, suspended: bool, *, reason: str | None,
@@ -190,6 +224,9 @@ class InstanceService:
             raise NotFound(f"Chưa triển khai quy trình có mã '{key}'", field="key")
         return definition
 
+    def _calendar(self, session: Session) -> timers.TimerCalendar:
+        return _LazyCalendar(self.calendar_source, session)
+
     def _load(self, session: Session, instance_id: str):
         row = self.instance_row(session, instance_id)
         if row.status != "running":
@@ -208,7 +245,7 @@ class InstanceService:
             row.ended_at = now
             events.append(Event(process_instance_id=row.id, type="instance.completed", actor=actor, at=now))
         session.flush()  # the version check: a concurrent writer makes this raise StaleDataError
-        tasks = self._sync_tasks(session, row, snapshot, events, now)
+        tasks = self._sync_tasks(session, row, snapshot, events, now, self._calendar(session))
         waits = [Wait(process_instance_id=row.id, kind=w.kind, name=w.name, element_id=w.element_id,
                       due_at=w.due_at) for w in snapshot.waits]
         repo.replace_waits(session, row.id, waits)
@@ -225,7 +262,7 @@ class InstanceService:
             listener(session, row, tasks, waits, now)
 
     def _sync_tasks(self, session: Session, row: ProcessInstance, snapshot: Snapshot, events: list[Event],
-                    now: datetime) -> list[HumanTask]:
+                    now: datetime, calendar: timers.TimerCalendar) -> list[HumanTask]:
         existing = {t.id: t for t in repo.open_tasks_of(session, [row.id])}
         ready_ids = {t.id for t in snapshot.ready_tasks}
         for task_id, task in existing.items():
@@ -248,7 +285,7 @@ class InstanceService:
                 candidate_users=list(info.candidate_users) if info else [],
                 assignee=info.assignee if info else None, form=info.form if info else None,
                 properties=dict(info.properties) if info else {}, status="open", created_at=now,
-                due_at=resolve_due(info.due_date if info else None, now),
+                due_at=resolve_due(info.due_date if info else None, now, calendar, snapshot.variables),
             )
             session.add(task)
             session.add_all(TaskCandidateGroup(task_id=task.id, group_name=g) for g in task.candidate_groups)

@@ -1,0 +1,1 @@
+"""Background work: timers now, other job kinds (outbox) plug in as handlers."""
