@@ -28,3 +28,22 @@ class MessageRequest(Body):
     business_key: str | None = Field(default=None, min_length=1, max_length=255)
     process_instance_id: str | None = Field(default=None, min_length=1, max_length=36)
     variables: dict[str, Any] = Field(default_factory=dict)
+
+
+class ReasonRequest(Body):
+    reason: str | None = Field(default=None, min_length=1, max_length=2000)
+
+
+class TerminateRequest(Body):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class MoveTokenRequest(Body):
+    to_element_id: str = Field(min_length=1, max_length=255)
+    from_task_id: str | None = Field(default=None, min_length=1, max_length=36)
+    reason: str | None = Field(default=None, min_length=1, max_length=2000)
+
+
+class MigrationRequest(Body):
+    instance_ids: list[str] = Field(min_length=1, max_length=500)
+    target_definition_id: str = Field(min_length=1, max_length=36)

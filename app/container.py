@@ -13,7 +13,9 @@ from app.engine.cache import ModelCache
 from app.engine.parsing import Limits
 from app.engine.runtime import WorkflowEngine
 from app.processes.deployments import DeploymentService
+from app.processes.diagrams import DiagramService
 from app.processes.instances import InstanceService
+from app.processes.operations import InstanceOperations
 from app.processes.queries import InstanceQueries
 from app.settings import Settings
 from persistence.db import Database
@@ -32,6 +34,8 @@ class Services:
     dossiers: DossierQueries
     files: DocumentFiles
     calendar: CalendarService
+    operations: InstanceOperations
+    diagrams: DiagramService
 
     def close(self) -> None:
         self.db.dispose()
@@ -58,5 +62,6 @@ def build_services(settings: Settings) -> Services:
         catalogue=CatalogueService(db), reception=ReceptionService(instances, calendars, tracker),
         lifecycle=LifecycleService(instances, calendars), dossiers=DossierQueries(db, calendars),
         files=DocumentFiles(db, FileStore(settings.files_dir, settings.max_document_bytes)),
-        calendar=calendars,
+        calendar=calendars, operations=InstanceOperations(instances),
+        diagrams=DiagramService(instances),
     )
