@@ -14,6 +14,7 @@ from app.dossiers.reception import ReceptionService
 from app.processes.deployments import DeploymentService
 from app.processes.diagrams import DiagramService
 from app.processes.instances import InstanceService
+from app.processes.migrations import MigrationService
 from app.processes.operations import InstanceOperations
 from app.processes.queries import InstanceQueries
 
@@ -93,3 +94,10 @@ def diagram_service(s: Annotated[Services, Depends(services)]) -> DiagramService
 
 
 Diagrams = Annotated[DiagramService, Depends(diagram_service)]
+
+
+def migration_service(s: Annotated[Services, Depends(services)]) -> MigrationService:
+    return s.migrations
+
+
+Migrations = Annotated[MigrationService, Depends(migration_service)]

@@ -15,6 +15,7 @@ from app.engine.runtime import WorkflowEngine
 from app.processes.deployments import DeploymentService
 from app.processes.diagrams import DiagramService
 from app.processes.instances import InstanceService
+from app.processes.migrations import MigrationService
 from app.processes.operations import InstanceOperations
 from app.processes.queries import InstanceQueries
 from app.settings import Settings
@@ -36,6 +37,7 @@ class Services:
     calendar: CalendarService
     operations: InstanceOperations
     diagrams: DiagramService
+    migrations: MigrationService
 
     def close(self) -> None:
         self.db.dispose()
@@ -63,5 +65,5 @@ def build_services(settings: Settings) -> Services:
         lifecycle=LifecycleService(instances, calendars), dossiers=DossierQueries(db, calendars),
         files=DocumentFiles(db, FileStore(settings.files_dir, settings.max_document_bytes)),
         calendar=calendars, operations=InstanceOperations(instances),
-        diagrams=DiagramService(instances),
+        diagrams=DiagramService(instances), migrations=MigrationService(instances),
     )
