@@ -1,8 +1,10 @@
 """Suspend, resume, terminate and move a token back, through real HTTP on each database, races included."""
 
 import threading
+from pathlib import Path
 
 import httpx
+from lxml import etree
 
 from tests import layout
 from tests.test_api_processes import complete, deploy, start
@@ -162,3 +164,24 @@ def test_suspend_racing_complete_has_one_consistent_outcome(client, server):
         assert final["revision"] == 1 + sum(code == 200 for code in results.values())
         outcomes.add(tuple(sorted(results.items())))
     assert outcomes
+
+
+def test_move_token_back_over_a_gateway_drops_the_message_wait(client):
+    path = Path(__file__).resolve().parent.parent / "workflows" / "bpmn" / "reference_procedure.bpmn"
+    deploy(client, (path.name, path.read_bytes()))
+    instance = start(client, "reference_procedure")
+    for answers in ({}, {}, {"approved": True, "note": "đạt"}, {}):
+        instance = complete(client, instance["openTasks"][0]["id"], answers)
+    assert instance["openTasks"] == [] and [w["elementId"] for w in instance["waitingFor"]] == ["moh_result"]
+
+    moved = op(client, instance["id"], "move-token", {"toElementId": "department_appraisal"})
+    assert [t["elementId"] for t in moved["openTasks"]] == ["department_appraisal"]
+    assert moved["waitingFor"] == []  # the branch after the reset task is gone, its message wait too
+    svg = etree.fromstring(client.get(f"/api/v1/process-instances/{instance['id']}/diagram.svg").content)
+    states = {g.get("data-element-id"): g.get("data-state") for g in svg.iter("{*}g")}
+    assert (states["department_appraisal"], states["department_approval"], states["moh_result"]) == (
+        "active", "pending", "pending")
+    assert states["commune_review"] == "completed"
+
+    rejected = complete(client, moved["openTasks"][0]["id"], {"approved": False, "note": "thiếu giấy tờ"})
+    assert [t["elementId"] for t in rejected["openTasks"]] == ["return_result"]

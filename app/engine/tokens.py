@@ -48,7 +48,17 @@ def rewind(workflow: BpmnWorkflow, to_element_id: str, from_task_id: str | None 
                            element_id=to_element_id)
     target = max(candidates, key=lambda t: t.last_state_change)
     workflow.reset_from_task_id(target.id)
+    forget_dropped_waits(workflow)
     return str(target.id)
+
+
+def forget_dropped_waits(workflow: BpmnWorkflow) -> None:
+    """SpiffWorkflow 3.2 resets drop tasks from the tree but leave them in the event manager, where a dropped
+    message catch would still look like something the instance waits for (and could even catch it)."""
+    manager = workflow.event_manager
+    for task_id, task in list(manager.tasks.items()):
+        if task.workflow.tasks.get(task_id) is not task or task.state != TaskState.WAITING:
+            manager.tasks.pop(task_id, None)
 
 
 def _all_specs(workflow: BpmnWorkflow):

@@ -8,7 +8,7 @@ from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, migrate_workflo
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from app.engine import serialization
+from app.engine import serialization, tokens
 from app.engine.model import ProcessModel
 from app.engine.xml_safety import Limits, read_xml
 from app.errors import Problem
@@ -117,6 +117,7 @@ def _migrate(workflow: BpmnWorkflow, new: ProcessModel) -> list[Problem]:
         if diff is not None:
             migrate_workflow(diff, sub, new.subprocess_specs[sub.spec.name])
     workflow.subprocess_specs = new.subprocess_specs
+    tokens.forget_dropped_waits(workflow)
     return _stale_tasks(workflow)
 
 
