@@ -1,6 +1,6 @@
 """Request bodies of the process API (camelCase JSON)."""
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -45,5 +45,5 @@ class MoveTokenRequest(Body):
 
 
 class MigrationRequest(Body):
-    instance_ids: list[str] = Field(min_length=1, max_length=500)
+    instance_ids: list[Annotated[str, Field(min_length=1, max_length=36)]] = Field(min_length=1, max_length=500)
     target_definition_id: str = Field(min_length=1, max_length=36)

@@ -4,7 +4,7 @@ import threading
 
 import httpx
 
-from tests import layout
+from tests import diagrams, layout
 from tests.test_api_processes import complete, deploy
 from tests.test_instance_operations import history, op
 
@@ -170,3 +170,21 @@ def _start_on(client: httpx.Client, definition_id: str) -> dict:
     response = client.post(f"/api/v1/process-definitions/{definition_id}/start", json={})
     assert response.status_code == 201, response.text
     return response.json()
+
+
+def test_an_instance_waiting_for_a_message_keeps_waiting_after_migration(client):
+    v1 = deploy(client, ("m.bpmn", diagrams.with_message("waits_then_moves")))["processes"][0]["id"]
+    changed = diagrams.with_message("waits_then_moves").replace(
+        b'name="Sau khi c\xc3\xb3 k\xe1\xba\xbft qu\xe1\xba\xa3"', 'name="Xử lý kết quả (v2)"'.encode())
+    assert changed != diagrams.with_message("waits_then_moves")
+    v2 = deploy(client, ("m.bpmn", changed))["processes"][0]["id"]
+    instance = _start_on(client, v1)
+    assert [w["elementId"] for w in instance["waitingFor"]] == ["wait_msg"]
+
+    report = migrate(client, "execute", [instance["id"]], v2)
+    assert report["instances"][0]["migrated"], report
+    moved = client.get(f"/api/v1/process-instances/{instance['id']}").json()
+    assert [(w["elementId"], w["name"]) for w in moved["waitingFor"]] == [("wait_msg", "ket_qua")]
+    response = client.post("/api/v1/messages", json={"messageName": "ket_qua", "processInstanceId": instance["id"]})
+    assert response.status_code == 200, response.text
+    assert [t["name"] for t in response.json()["openTasks"]] == ["Xử lý kết quả (v2)"]
