@@ -1,5 +1,6 @@
 """Version diffs and instance migration through real HTTP on each database."""
 
+import itertools
 import threading
 
 import httpx
@@ -188,3 +189,36 @@ def test_an_instance_waiting_for_a_message_keeps_waiting_after_migration(client)
     response = client.post("/api/v1/messages", json={"messageName": "ket_qua", "processInstanceId": instance["id"]})
     assert response.status_code == 200, response.text
     assert [t["name"] for t in response.json()["openTasks"]] == ["Xử lý kết quả (v2)"]
+
+
+def _with_subprocess(tasks: tuple[str, ...]) -> bytes:
+    """start → embedded subprocess (the tasks in a row) → after → end."""
+    seq = ["s0", *tasks, "s9"]
+    inner = "".join(f'<bpmn:userTask id="{t}" name="Bước {t}"/>' for t in tasks) + "".join(
+        f'<bpmn:sequenceFlow id="g_{a}_{b}" sourceRef="{a}" targetRef="{b}"/>' for a, b in itertools.pairwise(seq))
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions '
+            'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="D" targetNamespace="x">'
+            '<bpmn:process id="with_sub" isExecutable="true"><bpmn:startEvent id="start"/>'
+            f'<bpmn:subProcess id="sub"><bpmn:startEvent id="s0"/>{inner}<bpmn:endEvent id="s9"/></bpmn:subProcess>'
+            '<bpmn:userTask id="after"/><bpmn:endEvent id="end"/>'
+            '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="sub"/>'
+            '<bpmn:sequenceFlow id="f2" sourceRef="sub" targetRef="after"/>'
+            '<bpmn:sequenceFlow id="f3" sourceRef="after" targetRef="end"/>'
+            '</bpmn:process></bpmn:definitions>').encode()
+
+
+def test_a_token_inside_a_subprocess_migrates_and_follows_the_new_inner_path(client):
+    v1 = deploy(client, ("s.bpmn", _with_subprocess(("x",))))["processes"][0]["id"]
+    v2 = deploy(client, ("s.bpmn", _with_subprocess(("x", "y"))))["processes"][0]["id"]
+    diff = client.get(f"/api/v1/process-definitions/{v1}/diff/{v2}").json()
+    assert {c["elementId"] for c in diff["added"]} == {"y", "g_x_y", "g_y_s9"}
+    assert {c["elementId"] for c in diff["removed"]} == {"g_x_s9"}
+    assert by_id(diff["changed"])["x"]["changes"] == ["outgoing"]
+
+    instance = _start_on(client, v1)
+    assert [t["elementId"] for t in instance["openTasks"]] == ["x"]
+    assert migrate(client, "execute", [instance["id"]], v2)["instances"][0]["migrated"]
+    after_x = complete(client, instance["openTasks"][0]["id"])
+    assert [t["elementId"] for t in after_x["openTasks"]] == ["y"]
+    after_y = complete(client, after_x["openTasks"][0]["id"])
+    assert [t["elementId"] for t in after_y["openTasks"]] == ["after"]
