@@ -2,6 +2,7 @@
 
 import itertools
 import threading
+import time
 
 import httpx
 
@@ -222,3 +223,18 @@ def test_a_token_inside_a_subprocess_migrates_and_follows_the_new_inner_path(cli
     assert [t["elementId"] for t in after_x["openTasks"]] == ["y"]
     after_y = complete(client, after_x["openTasks"][0]["id"])
     assert [t["elementId"] for t in after_y["openTasks"]] == ["after"]
+
+
+def test_a_running_timer_keeps_its_due_time_across_migration(client):
+    v1 = deploy(client, ("t.bpmn", diagrams.with_timer("timer_moves", "PT2H")))["processes"][0]["id"]
+    v2 = deploy(client, ("t.bpmn", diagrams.with_timer("timer_moves", "PT2H").replace(
+        b'<bpmn:endEvent id="end"/>', '<bpmn:endEvent id="end" name="Hết hạn (v2)"/>'.encode())))
+    v2_id = v2["processes"][0]["id"]
+    instance = _start_on(client, v1)
+    due = instance["waitingFor"][0]["dueAt"]
+    assert due
+    time.sleep(1.1)  # so a re-armed timer would get a different due time
+    assert migrate(client, "execute", [instance["id"]], v2_id)["instances"][0]["migrated"]
+    moved = client.get(f"/api/v1/process-instances/{instance['id']}").json()
+    assert moved["version"] == 2
+    assert [(w["type"], w["elementId"], w["dueAt"]) for w in moved["waitingFor"]] == [("timer", "wait_timer", due)]

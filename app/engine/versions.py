@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, migrate_workflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
@@ -111,12 +112,20 @@ def _migrate(workflow: BpmnWorkflow, new: ProcessModel) -> list[Problem]:
         problems += _blockers(sub_diffs[sp_id])
     if problems:
         return problems
+    # migrate_workflow resets every waiting task, which would re-arm a running timer from now: a deadline
+    # already counting keeps its due time across the migration.
+    armed = {t.id: t.internal_data["event_value"] for t in workflow.get_tasks(state=TaskState.WAITING)
+             if isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)
+             and t.internal_data.get("event_value") is not None}
     migrate_workflow(top_diff, workflow, new.spec)
     for sp_id, sub in workflow.subprocesses.items():
         diff = sub_diffs[sp_id]
         if diff is not None:
             migrate_workflow(diff, sub, new.subprocess_specs[sub.spec.name])
     workflow.subprocess_specs = new.subprocess_specs
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        if task.id in armed and isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition):
+            task.internal_data["event_value"] = armed[task.id]
     tokens.forget_dropped_waits(workflow)
     return _stale_tasks(workflow)
 
