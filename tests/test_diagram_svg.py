@@ -15,6 +15,7 @@ def svg_of(client, url: str) -> etree._Element:
     response = client.get(url)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].split(";")[0] == "image/svg+xml"
+    assert response.headers["content-security-policy"].startswith("default-src 'none'")
     root = etree.fromstring(response.content)
     assert root.tag == f"{SVG}svg"
     return root
