@@ -162,9 +162,14 @@ class _Drawing:
         label_box = _bounds(di.find(f"{{{BPMNDI}}}BPMNLabel"))
         if kind in ("participant", "lane"):
             _rect(group, box, "container")
-            band = Box(box.x, box.y, 30.0, box.h)
-            _rect(group, band, "container")
-            _vertical_text(group, band, name)
+            if di.get("isHorizontal") == "false":  # a vertical pool or lane: its name band runs along the top
+                band = Box(box.x, box.y, box.w, 30.0)
+                _rect(group, band, "container")
+                _text(group, band, name)
+            else:
+                band = Box(box.x, box.y, 30.0, box.h)
+                _rect(group, band, "container")
+                _vertical_text(group, band, name)
         elif kind in _ACTIVITIES:
             expanded = di.get("isExpanded") == "true"
             rect = _rect(group, box, "shape", radius=10)
