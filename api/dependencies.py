@@ -12,7 +12,10 @@ from app.dossiers.lifecycle import LifecycleService
 from app.dossiers.queries import DossierQueries
 from app.dossiers.reception import ReceptionService
 from app.processes.deployments import DeploymentService
+from app.processes.diagrams import DiagramService
 from app.processes.instances import InstanceService
+from app.processes.migrations import MigrationService
+from app.processes.operations import InstanceOperations
 from app.processes.queries import InstanceQueries
 
 
@@ -77,3 +80,24 @@ def calendar_service(s: Annotated[Services, Depends(services)]) -> CalendarServi
 
 
 Calendar = Annotated[CalendarService, Depends(calendar_service)]
+
+
+def instance_operations(s: Annotated[Services, Depends(services)]) -> InstanceOperations:
+    return s.operations
+
+
+Operations = Annotated[InstanceOperations, Depends(instance_operations)]
+
+
+def diagram_service(s: Annotated[Services, Depends(services)]) -> DiagramService:
+    return s.diagrams
+
+
+Diagrams = Annotated[DiagramService, Depends(diagram_service)]
+
+
+def migration_service(s: Annotated[Services, Depends(services)]) -> MigrationService:
+    return s.migrations
+
+
+Migrations = Annotated[MigrationService, Depends(migration_service)]

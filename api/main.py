@@ -9,6 +9,7 @@ from api.routes import (
     calendar,
     catalogue,
     deployments,
+    diagrams,
     dossiers,
     forms,
     health,
@@ -16,6 +17,8 @@ from api.routes import (
     instances,
     integrations,
     messages,
+    migrations,
+    operations,
     tasks,
 )
 from app.container import build_services
@@ -52,6 +55,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in (health.router, deployments.router, instances.router, tasks.router, messages.router,
                    catalogue.router, dossiers.router, forms.router, calendar.router, incidents.router,
-                   integrations.router):
+                   integrations.router, operations.router, diagrams.router, migrations.router):
         app.include_router(router)
     return app

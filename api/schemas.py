@@ -1,6 +1,6 @@
 """Request bodies of the process API (camelCase JSON)."""
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -30,3 +30,22 @@ class MessageRequest(Body):
     variables: dict[str, Any] = Field(default_factory=dict)
     message_id: str | None = Field(default=None, min_length=1, max_length=200,
                                    description="Mã duy nhất của thông điệp; gửi lại cùng mã nhận lại kết quả lần đầu")
+
+
+class ReasonRequest(Body):
+    reason: str | None = Field(default=None, min_length=1, max_length=2000)
+
+
+class TerminateRequest(Body):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class MoveTokenRequest(Body):
+    to_element_id: str = Field(min_length=1, max_length=255)
+    from_task_id: str | None = Field(default=None, min_length=1, max_length=36)
+    reason: str | None = Field(default=None, min_length=1, max_length=2000)
+
+
+class MigrationRequest(Body):
+    instance_ids: list[Annotated[str, Field(min_length=1, max_length=36)]] = Field(min_length=1, max_length=500)
+    target_definition_id: str = Field(min_length=1, max_length=36)

@@ -24,7 +24,10 @@ from app.jobs.incidents import IncidentService
 from app.jobs.timers import TimerHandler, sync_timer_jobs
 from app.jobs.worker import Pump, Worker, WorkerOptions
 from app.processes.deployments import DeploymentService
+from app.processes.diagrams import DiagramService
 from app.processes.instances import InstanceService
+from app.processes.migrations import MigrationService
+from app.processes.operations import InstanceOperations
 from app.processes.queries import InstanceQueries
 from app.settings import Settings
 from persistence.db import Database
@@ -48,6 +51,9 @@ class Services:
     outbox: OutboxAdmin
     incidents: IncidentService
     worker: Worker
+    operations: InstanceOperations
+    diagrams: DiagramService
+    migrations: MigrationService
 
     def close(self) -> None:
         self.db.dispose()
@@ -110,4 +116,6 @@ def build_services(settings: Settings) -> Services:
                                   payment_secret=settings.payment_callback_secret,
                                   window_seconds=settings.callback_window_seconds),
         outbox=OutboxAdmin(db), incidents=IncidentService(db), worker=worker,
+        operations=InstanceOperations(instances),
+        diagrams=DiagramService(instances), migrations=MigrationService(instances),
     )

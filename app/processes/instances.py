@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -28,6 +29,9 @@ from app.processes.views import InstanceView, TaskView
 from persistence import repositories as repo
 from persistence.db import Database
 from persistence.models import Event, HumanTask, ProcessDefinition, ProcessInstance, TaskCandidateGroup, Wait
+
+# deadlock_detected, serialization_failure
+LOST_RACE_SQLSTATES = ("40P01", "40001")
 
 # Called after every saved change of an instance, inside its transaction.
 InstanceListener = Callable[[Session, ProcessInstance, list[HumanTask], list[Wait], datetime], None]
@@ -69,6 +73,12 @@ class InstanceService:
                 yield session
         except StaleDataError as exc:
             raise Conflict("Hồ sơ vừa được người khác cập nhật; thao tác này không được ghi nhận") from exc
+        except OperationalError as exc:
+            # PostgreSQL picks a deadlock victim when two commands lock an instance's rows in different
+            # orders (e.g. complete vs terminate); the victim rolled back whole, so it lost a race: 409.
+            if getattr(exc.orig, "sqlstate", None) in LOST_RACE_SQLSTATES:
+                raise Conflict("Hồ sơ vừa được người khác cập nhật; thao tác này không được ghi nhận") from exc
+            raise
 
     # --- commands, each in its own transaction --------------------------------------------------
 
