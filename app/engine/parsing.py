@@ -24,6 +24,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from app.engine import scripting, serialization
 from app.engine.model import ElementInfo, ProcessModel
+from app.engine.normalise import normalise
 from app.engine.xml_safety import Limits, read_xml
 from app.errors import InvalidDiagram, MotcuaError, Problem
 
@@ -91,7 +92,7 @@ def parse_files(sources: list[SourceFile], limits: Limits = Limits()) -> list[Pa
             raise InvalidDiagram(f"'{source.name}' không phải tệp BPMN 2.0: phần tử gốc là "
                                  f"'{etree.QName(root).localname}', cần 'bpmn:definitions'", code="not_bpmn")
         _check_references(tree, source.name)
-        _mark_single_process_executable(tree)
+        normalise(tree, source.name)
         with _explained(source.name, [tree]):
             parser.add_bpmn_xml(tree, filename=source.name)
         item = ParsedFile(source, hashlib.sha256(source.content).hexdigest(), source.content.decode("utf-8"))
@@ -136,13 +137,6 @@ def _check_references(tree: etree._ElementTree, filename: str) -> None:
                 what = f"'{ref}' không có trong cùng quy trình" if ref else "chưa được khai báo"
                 raise InvalidDiagram(f"'{filename}': luồng tuần tự '{flow.get('id')}' có phần tử {role} "
                                      f"({attribute}) {what}", code="invalid_reference", element_id=flow.get("id"))
-
-
-def _mark_single_process_executable(tree: etree._ElementTree) -> None:
-    """bpmn.io omits isExecutable on drafts; a lone process without the flag is meant to run."""
-    processes = tree.getroot().findall("bpmn:process", NS)
-    if len(processes) == 1 and processes[0].get("isExecutable") is None:
-        processes[0].set("isExecutable", "true")
 
 
 def _no_executable_process(sources: list[SourceFile], trees: list[etree._ElementTree]) -> InvalidDiagram:
