@@ -1,0 +1,160 @@
+"""Diagrams as other modelers write them, deployed and run through real HTTP on each database:
+implicit split/join, empty subprocesses, data-only elements, JUEL and FEEL conditions."""
+
+import pytest
+
+from tests import diagrams
+from tests.test_api_processes import complete, deploy, start
+from tests.test_deploy_rejections import post_files, refuse
+
+CAMUNDA_HEADER = diagrams.HEADER
+
+
+def _doc(key: str, body: str, executable: str | None = "true") -> bytes:
+    flag = f' isExecutable="{executable}"' if executable is not None else ""
+    return (CAMUNDA_HEADER.format(key=key) + f'<bpmn:process id="{key}"{flag}>\n{body}\n</bpmn:process>\n'
+            "</bpmn:definitions>\n").encode()
+
+
+def _open(instance: dict) -> list[str]:
+    return sorted(t["elementId"] for t in instance["openTasks"])
+
+
+def _gateway_diagram(key: str, condition: str) -> bytes:
+    return _doc(key, f'''
+<bpmn:startEvent id="start"/>
+<bpmn:exclusiveGateway id="gw" default="to_no"/>
+<bpmn:userTask id="yes"/><bpmn:userTask id="no"/><bpmn:endEvent id="end_yes"/><bpmn:endEvent id="end_no"/>
+<bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="gw"/>
+<bpmn:sequenceFlow id="to_yes" sourceRef="gw" targetRef="yes">
+  <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression"><![CDATA[{condition}]]></bpmn:conditionExpression>
+</bpmn:sequenceFlow>
+<bpmn:sequenceFlow id="to_no" sourceRef="gw" targetRef="no"/>
+<bpmn:sequenceFlow id="f3" sourceRef="yes" targetRef="end_yes"/>
+<bpmn:sequenceFlow id="f4" sourceRef="no" targetRef="end_no"/>''')
+
+
+# (condition, variables that take the conditional flow, variables that take the default)
+ROUTES = [
+    ("${approved}", {"approved": True}, {"approved": False}),
+    ("${!approved}", {"approved": False}, {"approved": True}),
+    ("${amount > 1000 && level == 'xa'}", {"amount": 1500, "level": "xa"}, {"amount": 1500, "level": "huyen"}),
+    ("${empty ghiChu}", {"ghiChu": ""}, {"ghiChu": "có"}),
+    ("${not empty ghiChu}", {"ghiChu": ["a"]}, {"ghiChu": None}),
+    ("${level eq 'xa' and not (amount ge 10)}", {"level": "xa", "amount": 5}, {"level": "xa", "amount": 10}),
+    ("${a.b lt 3 || c == null}", {"a": {"b": 9}, "c": None}, {"a": {"b": 9}, "c": 1}),
+    ("#{ten > 'b'}", {"ten": "c"}, {"ten": "a"}),
+    ("=approved", {"approved": True}, {"approved": False}),
+    ('= amount > 1000 and level = "xa"', {"amount": 1001, "level": "xa"}, {"amount": 1000, "level": "xa"}),
+    ("= level != null", {"level": "xa"}, {"level": None}),
+    ("=not(approved) or amount <= 0", {"approved": True, "amount": -1}, {"approved": True, "amount": 1}),
+    ("approved == True", {"approved": True}, {"approved": False}),
+]
+
+
+@pytest.mark.parametrize(("condition", "taken", "default"), ROUTES, ids=[r[0] for r in ROUTES])
+def test_condition_dialects_route(client, condition, taken, default):
+    key = "dk"
+    deploy(client, ("dk.bpmn", _gateway_diagram(key, condition)))
+    assert _open(start(client, key, variables=taken)) == ["yes"]
+    assert _open(start(client, key, variables=default)) == ["no"]
+
+
+@pytest.mark.parametrize("condition", [
+    "${execution.getVariable('x')}", "${foo(1)}", "dong ${a} ${b}", "${a ==}", "${__x}",
+    '= some x in xs satisfies x = "a"', "= a in [1, 2]", "= 'x' = a",
+])
+def test_unsupported_dialect_refused_with_the_flow_id(client, condition):
+    body = refuse(client, ("bad.bpmn", _gateway_diagram("bad", condition)), code="unsupported_expression",
+                  element_id="to_yes")
+    assert body["errors"][0]["elementId"] == "to_yes"
+
+
+def test_every_unsupported_construct_listed(client):
+    response, _ = post_files(client, ("many.bpmn", _doc("many", '''
+<bpmn:startEvent id="start"><bpmn:timerEventDefinition id="t"/></bpmn:startEvent>
+<bpmn:businessRuleTask id="rule"/><bpmn:scriptTask id="groovy" scriptFormat="groovy"><bpmn:script>x</bpmn:script>
+</bpmn:scriptTask><bpmn:endEvent id="end"/>
+<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="rule"/>
+<bpmn:sequenceFlow id="f2" sourceRef="rule" targetRef="groovy"/>
+<bpmn:sequenceFlow id="f3" sourceRef="groovy" targetRef="end">
+  <bpmn:conditionExpression>${a +* b}</bpmn:conditionExpression></bpmn:sequenceFlow>''')))
+    assert response.status_code == 422, response.text
+    problems = {(p["elementId"], p["code"]) for p in response.json()["errors"]}
+    assert problems == {("f3", "unsupported_expression"), ("start", "invalid_timer"),
+                        ("rule", "missing_attribute"), ("groovy", "unsupported_script")}
+    assert all(p["message"] for p in response.json()["errors"])
+    assert client.get("/api/v1/process-definitions").json() == []
+
+
+def test_implicit_parallel_split_and_uncontrolled_merge(client):
+    # a -> (b, c) without a gateway: both run; b and c both flow into d: d runs once per token
+    deploy(client, ("split.bpmn", _doc("split", '''
+<bpmn:startEvent id="start"/><bpmn:userTask id="a"/><bpmn:userTask id="b"/><bpmn:userTask id="c"/>
+<bpmn:userTask id="d"/><bpmn:endEvent id="end"/>
+<bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="a"/>
+<bpmn:sequenceFlow id="f1" sourceRef="a" targetRef="b"/><bpmn:sequenceFlow id="f2" sourceRef="a" targetRef="c"/>
+<bpmn:sequenceFlow id="f3" sourceRef="b" targetRef="d"/><bpmn:sequenceFlow id="f4" sourceRef="c" targetRef="d"/>
+<bpmn:sequenceFlow id="f5" sourceRef="d" targetRef="end"/>''', executable=None)))
+    instance = start(client, "split")
+    assert _open(instance) == ["a"]
+    instance = complete(client, instance["openTasks"][0]["id"])
+    assert _open(instance) == ["b", "c"]
+    b = next(t for t in instance["openTasks"] if t["elementId"] == "b")
+    instance = complete(client, b["id"])
+    assert _open(instance) == ["c", "d"]
+    first_d = next(t for t in instance["openTasks"] if t["elementId"] == "d")
+    instance = complete(client, first_d["id"])
+    assert _open(instance) == ["c"] and instance["status"] == "running"
+    instance = complete(client, instance["openTasks"][0]["id"])
+    assert _open(instance) == ["d"]
+    instance = complete(client, instance["openTasks"][0]["id"])
+    assert instance["status"] == "completed"
+
+
+def test_conditional_flows_out_of_a_task_are_an_inclusive_split(client):
+    deploy(client, ("incl.bpmn", _doc("incl", '''
+<bpmn:startEvent id="start"/><bpmn:userTask id="a"/><bpmn:userTask id="always"/><bpmn:userTask id="sometimes"/>
+<bpmn:endEvent id="e1"/><bpmn:endEvent id="e2"/>
+<bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="a"/>
+<bpmn:sequenceFlow id="f1" sourceRef="a" targetRef="always"/>
+<bpmn:sequenceFlow id="f2" sourceRef="a" targetRef="sometimes">
+  <bpmn:conditionExpression>${urgent}</bpmn:conditionExpression></bpmn:sequenceFlow>
+<bpmn:sequenceFlow id="f3" sourceRef="always" targetRef="e1"/>
+<bpmn:sequenceFlow id="f4" sourceRef="sometimes" targetRef="e2"/>''')))
+    instance = start(client, "incl")
+    assert _open(complete(client, instance["openTasks"][0]["id"], {"urgent": True})) == ["always", "sometimes"]
+    instance = start(client, "incl")
+    assert _open(complete(client, instance["openTasks"][0]["id"], {"urgent": False})) == ["always"]
+
+
+def test_empty_subprocess_data_stores_and_annotations_deploy_and_run(client):
+    deploy(client, ("sub.bpmn", _doc("sub", '''
+<bpmn:startEvent id="start"/>
+<bpmn:subProcess id="collapsed"/>
+<bpmn:subProcess id="no_start"><bpmn:userTask id="inner"/><bpmn:endEvent id="inner_end"/>
+  <bpmn:sequenceFlow id="i1" sourceRef="inner" targetRef="inner_end"/></bpmn:subProcess>
+<bpmn:userTask id="last"><bpmn:property id="p1" name="__targetRef_placeholder"/>
+  <bpmn:dataInputAssociation id="di1"><bpmn:sourceRef>store_ref</bpmn:sourceRef><bpmn:targetRef>p1</bpmn:targetRef>
+  </bpmn:dataInputAssociation>
+  <bpmn:dataOutputAssociation id="do1"><bpmn:targetRef>obj_ref</bpmn:targetRef></bpmn:dataOutputAssociation>
+</bpmn:userTask>
+<bpmn:dataStoreReference id="store_ref" name="Kho hồ sơ"/>
+<bpmn:dataObjectReference id="obj_ref" dataObjectRef="obj"/><bpmn:dataObject id="obj"/>
+<bpmn:textAnnotation id="note"><bpmn:text>Ghi chú</bpmn:text></bpmn:textAnnotation>
+<bpmn:association id="assoc" sourceRef="last" targetRef="note"/>
+<bpmn:endEvent id="end"/>
+<bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="collapsed"/>
+<bpmn:sequenceFlow id="f1" sourceRef="collapsed" targetRef="no_start"/>
+<bpmn:sequenceFlow id="f2" sourceRef="no_start" targetRef="last"/>
+<bpmn:sequenceFlow id="f3" sourceRef="last" targetRef="end"/>''')))
+    instance = start(client, "sub")
+    assert _open(instance) == ["inner"]
+    instance = complete(client, instance["openTasks"][0]["id"])
+    assert _open(instance) == ["last"]
+    assert complete(client, instance["openTasks"][0]["id"])["status"] == "completed"
+
+
+def test_explicitly_non_executable_process_still_refused(client):
+    refuse(client, ("draft.bpmn", _doc("nhap", '<bpmn:startEvent id="s"/>', executable="false")),
+           code="no_executable_process")
