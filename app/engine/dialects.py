@@ -8,6 +8,7 @@ deploy instead of misbehaving later. Plain text without a dialect marker is take
 
 import keyword
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = ["DialectError", "dialect_of", "to_python"]
@@ -164,14 +165,14 @@ class _Parser:
     def top(self) -> str:
         raise NotImplementedError
 
-    def binary(self, operand, operators: dict[str, str]) -> str:  # noqa: ANN001 - a bound method
+    def binary(self, operand: Callable[[], str], operators: dict[str, str]) -> str:
         left = operand()
         while self.at(*operators):
             op = operators[self.take().text]
             left = f"({left} {op} {operand()})"
         return left
 
-    def comparison(self, operand, operators: dict[str, str]) -> str:  # noqa: ANN001
+    def comparison(self, operand: Callable[[], str], operators: dict[str, str]) -> str:
         left = operand()
         if self.at(*operators):
             op = operators[self.take().text]

@@ -27,7 +27,14 @@ GATEWAYS = {"exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBas
 # (and refuses data stores without an implementation), which a drawing never meant.
 DATA_ONLY = {"dataStore", "dataStoreReference", "dataObject", "dataObjectReference", "dataInputAssociation",
              "dataOutputAssociation", "property"}
+# Elements we insert are named after the drawn element they stand for, with this marker in between.
+INSERTED = "__motcua_"
 PYTHON_SCRIPTS = {"", "python", "py", "text/x-python", "application/x-python"}
+
+
+def drawn_id(element_id: str | None) -> str | None:
+    """The id of the element the author drew, for an element the normaliser inserted next to it."""
+    return element_id.split(INSERTED, 1)[0] if element_id else element_id
 
 
 def _tag(local: str) -> str:
@@ -92,7 +99,7 @@ def _drop_data_only(root: etree._Element, result: Normalised) -> None:
         if association.get("sourceRef") in removed or association.get("targetRef") in removed:
             removed.add(association.get("id") or "")
             association.getparent().remove(association)
-    for di in [n for n in root.iter() if etree.QName(n).namespace == DI_NS if isinstance(n.tag, str)]:
+    for di in [n for n in root.iter() if isinstance(n.tag, str) and etree.QName(n).namespace == DI_NS]:
         if di.get("bpmnElement") in removed and di.getparent() is not None:
             di.getparent().remove(di)
     if removed:
@@ -178,7 +185,7 @@ def _start_subprocess(container: etree._Element, ids: set[str], result: Normalis
     if not entries and any(_local(n) in ACTIVITIES | EVENTS | GATEWAYS | {"endEvent"} for n in container):
         return
     start = etree.Element(_tag("startEvent"))
-    start.set("id", _fresh_id(ids, f"{container.get('id')}_start"))
+    start.set("id", _fresh_id(ids, f"{container.get('id')}{INSERTED}start"))
     container.insert(0, start)
     for entry in entries:
         flow = _new_flow(container, ids, start.get("id"), entry.get("id"))
@@ -186,7 +193,7 @@ def _start_subprocess(container: etree._Element, ids: set[str], result: Normalis
         _rewire(entry, "incoming", "", flow.get("id"))
     if not entries:  # a collapsed, empty subprocess is a placeholder: it completes at once, like a plain task
         end = etree.SubElement(container, _tag("endEvent"))
-        end.set("id", _fresh_id(ids, f"{container.get('id')}_end"))
+        end.set("id", _fresh_id(ids, f"{container.get('id')}{INSERTED}end"))
         flow = _new_flow(container, ids, start.get("id"), end.get("id"))
         etree.SubElement(start, _tag("outgoing")).text = flow.get("id")
         etree.SubElement(end, _tag("incoming")).text = flow.get("id")
@@ -195,18 +202,19 @@ def _start_subprocess(container: etree._Element, ids: set[str], result: Normalis
 
 def _implicit_splits(container: etree._Element, ids: set[str], result: Normalised) -> None:
     """Several flows out of a task or event: all unconditional → parallel split, some conditional → inclusive."""
-    flows = _children(container, "sequenceFlow")
-    by_id = {n.get("id"): n for n in container if isinstance(n.tag, str) and n.get("id")}
+    by_source: dict[str, list[etree._Element]] = {}
+    for flow in _children(container, "sequenceFlow"):
+        by_source.setdefault(flow.get("sourceRef"), []).append(flow)
     for node in list(container):
         if _local(node) not in ACTIVITIES | EVENTS:
             continue
-        outgoing = [f for f in flows if f.get("sourceRef") == node.get("id")]
+        outgoing = by_source.get(node.get("id"), [])
         if len(outgoing) < 2:
             continue
         conditional = any(f.find("bpmn:conditionExpression", NS) is not None for f in outgoing)
         default = node.attrib.pop("default", None)
         gateway = etree.Element(_tag("inclusiveGateway" if conditional else "parallelGateway"))
-        gateway.set("id", _fresh_id(ids, f"{node.get('id')}_split"))
+        gateway.set("id", _fresh_id(ids, f"{node.get('id')}{INSERTED}split"))
         if default:
             gateway.set("default", default)
         node.addnext(gateway)
@@ -220,21 +228,22 @@ def _implicit_splits(container: etree._Element, ids: set[str], result: Normalise
                 etree.SubElement(flow, _tag("conditionExpression")).text = "True"  # BPMN: taken always
         _rewire(node, "outgoing", "", link.get("id"))
         _add_to_lane(container, node.get("id"), gateway.get("id"))
-        by_id[gateway.get("id")] = gateway
         result.changes.append(f"{node.get('id')}: thêm cổng tách {_local(gateway)}")
 
 
 def _implicit_joins(container: etree._Element, ids: set[str], result: Normalised) -> None:
     """Several flows into a task: each token passes on its own (uncontrolled flow), i.e. an exclusive merge."""
-    flows = _children(container, "sequenceFlow")
+    by_target: dict[str, list[etree._Element]] = {}
+    for flow in _children(container, "sequenceFlow"):
+        by_target.setdefault(flow.get("targetRef"), []).append(flow)
     for node in list(container):
         if _local(node) not in ACTIVITIES | {"intermediateCatchEvent", "intermediateThrowEvent"}:
             continue
-        incoming = [f for f in flows if f.get("targetRef") == node.get("id")]
+        incoming = by_target.get(node.get("id"), [])
         if len(incoming) < 2:
             continue
         gateway = etree.Element(_tag("exclusiveGateway"))
-        gateway.set("id", _fresh_id(ids, f"{node.get('id')}_merge"))
+        gateway.set("id", _fresh_id(ids, f"{node.get('id')}{INSERTED}merge"))
         node.addprevious(gateway)
         for flow in incoming:
             flow.set("targetRef", gateway.get("id"))
@@ -278,10 +287,12 @@ def _unsupported(root: etree._Element) -> list[Problem]:
         add("unsupported_element", gateway,
             "Cổng phức hợp (complex gateway) '{id}' chưa được hỗ trợ; hãy thay bằng cổng song song, rẽ nhánh "
             "hoặc bao hàm")
+    by_source: dict[str, list[etree._Element]] = {}
+    for flow in root.iter(_tag("sequenceFlow")):
+        by_source.setdefault(flow.get("sourceRef"), []).append(flow)
     for gateway_tag in ("exclusiveGateway", "inclusiveGateway"):
         for gateway in root.iter(_tag(gateway_tag)):
-            container = gateway.getparent()
-            outgoing = [f for f in _children(container, "sequenceFlow") if f.get("sourceRef") == gateway.get("id")]
+            outgoing = by_source.get(gateway.get("id"), [])
             if len(outgoing) < 2:
                 continue
             for flow in outgoing:
