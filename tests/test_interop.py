@@ -158,3 +158,92 @@ def test_empty_subprocess_data_stores_and_annotations_deploy_and_run(client):
 def test_explicitly_non_executable_process_still_refused(client):
     refuse(client, ("draft.bpmn", _doc("nhap", '<bpmn:startEvent id="s"/>', executable="false")),
            code="no_executable_process")
+
+
+# --- Camunda extension attributes on user tasks ------------------------------------------------------
+
+FORM_TASK = '''
+<bpmn:startEvent id="start"/>
+<bpmn:userTask id="tham_dinh" name="Thẩm định" camunda:candidateGroups="chuyen_vien, lanh_dao"
+    camunda:candidateUsers="an,binh" camunda:assignee="${initiator}" camunda:dueDate="P2D"
+    camunda:followUpDate="P1D" camunda:formKey="embedded:app:forms/tham-dinh.html">
+  <bpmn:extensionElements>
+    <camunda:formData>
+      <camunda:formField id="soTien" label="Số tiền" type="long">
+        <camunda:validation><camunda:constraint name="required"/><camunda:constraint name="min" config="0"/>
+          <camunda:constraint name="max" config="1000000"/></camunda:validation>
+      </camunda:formField>
+      <camunda:formField id="ghiChu" label="Ghi chú" type="string">
+        <camunda:validation><camunda:constraint name="minlength" config="3"/>
+          <camunda:constraint name="maxlength" config="10"/></camunda:validation>
+      </camunda:formField>
+      <camunda:formField id="ketQua" label="Kết quả" type="enum">
+        <camunda:value id="dat" name="Đạt"/><camunda:value id="khong_dat" name="Không đạt"/>
+      </camunda:formField>
+      <camunda:formField id="donVi" label="Đơn vị" type="string" defaultValue="So Y te">
+        <camunda:validation><camunda:constraint name="readonly"/></camunda:validation>
+      </camunda:formField>
+      <camunda:formField id="khan" label="Khẩn" type="boolean"/>
+    </camunda:formData>
+    <camunda:properties><camunda:property name="buoc" value="3"/></camunda:properties>
+  </bpmn:extensionElements>
+</bpmn:userTask>
+<bpmn:endEvent id="end"/>
+<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="tham_dinh"/>
+<bpmn:sequenceFlow id="f2" sourceRef="tham_dinh" targetRef="end"/>'''
+
+
+def test_camunda_task_attributes_in_the_task_view(client):
+    deploy(client, ("form.bpmn", _doc("form", FORM_TASK)))
+    instance = start(client, "form", variables={"initiator": "nguyen_van_a"})
+    task = client.get(f"/api/v1/tasks/{instance['openTasks'][0]['id']}").json()
+    assert task["candidateGroups"] == ["chuyen_vien", "lanh_dao"]
+    assert task["candidateUsers"] == ["an", "binh"]
+    assert task["assignee"] == "nguyen_van_a"
+    assert task["dueAt"] is not None and task["properties"] == {"buoc": "3"}
+    form = task["form"]
+    assert form["key"] == "embedded:app:forms/tham-dinh.html" and form["followUpAt"] < task["dueAt"]
+    fields = {f["id"]: f for f in form["fields"]}
+    assert fields["soTien"]["validation"] == {"required": None, "min": "0", "max": "1000000"}
+    assert fields["soTien"]["type"] == "long" and fields["soTien"]["label"] == "Số tiền"
+    assert [o["id"] for o in fields["ketQua"]["options"]] == ["dat", "khong_dat"]
+    assert fields["donVi"]["defaultValue"] == "So Y te"
+
+
+def test_assignee_expression_without_a_value_leaves_the_task_unassigned(client):
+    deploy(client, ("form.bpmn", _doc("form", FORM_TASK)))
+    assert start(client, "form")["openTasks"][0]["assignee"] is None
+
+
+@pytest.mark.parametrize(("variables", "field"), [
+    ({}, "soTien"),
+    ({"soTien": -1}, "soTien"),
+    ({"soTien": 2_000_000}, "soTien"),
+    ({"soTien": "100"}, "soTien"),
+    ({"soTien": True}, "soTien"),
+    ({"soTien": 5, "ghiChu": "ab"}, "ghiChu"),
+    ({"soTien": 5, "ghiChu": "qua dai roi day"}, "ghiChu"),
+    ({"soTien": 5, "ketQua": "co_the"}, "ketQua"),
+    ({"soTien": 5, "donVi": "So khac"}, "donVi"),
+    ({"soTien": 5, "khan": "co"}, "khan"),
+])
+def test_form_data_validated_on_completion(client, variables, field):
+    deploy(client, ("form.bpmn", _doc("form", FORM_TASK)))
+    instance = start(client, "form")
+    task_id = instance["openTasks"][0]["id"]
+    response = client.post(f"/api/v1/tasks/{task_id}/complete", json={"variables": variables})
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["code"] == "invalid_form_data" and body["field"] == field, body
+    assert body["errors"][0]["field"] == field
+    after = client.get(f"/api/v1/process-instances/{instance['id']}").json()
+    assert after["status"] == "running" and after["revision"] == instance["revision"]
+    assert client.get(f"/api/v1/tasks/{task_id}").json()["status"] == "open"
+
+
+def test_valid_form_data_completes_the_task(client):
+    deploy(client, ("form.bpmn", _doc("form", FORM_TASK)))
+    instance = start(client, "form")
+    done = complete(client, instance["openTasks"][0]["id"],
+                    {"soTien": 500, "ghiChu": "hợp lệ", "ketQua": "dat", "donVi": "So Y te", "khan": False})
+    assert done["status"] == "completed" and done["variables"]["soTien"] == 500

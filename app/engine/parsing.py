@@ -200,6 +200,7 @@ def _element_infos(process: etree._Element) -> dict[str, ElementInfo]:
             candidate_users=_split(node.get(f"{{{CAMUNDA_NS}}}candidateUsers")),
             assignee=node.get(f"{{{CAMUNDA_NS}}}assignee"),
             due_date=node.get(f"{{{CAMUNDA_NS}}}dueDate"),
+            follow_up_date=node.get(f"{{{CAMUNDA_NS}}}followUpDate"),
             form=_form(node),
             properties={p.get("name"): p.get("value")
                         for p in node.iterfind("bpmn:extensionElements/camunda:properties/camunda:property", NS)
@@ -209,13 +210,20 @@ def _element_infos(process: etree._Element) -> dict[str, ElementInfo]:
 
 
 def _form(node: etree._Element) -> dict[str, Any] | None:
+    """camunda:formKey and camunda:formData fields, with their validation constraints and enum values."""
     key = node.get(f"{{{CAMUNDA_NS}}}formKey")
     fields = []
     for f in node.iterfind("bpmn:extensionElements/camunda:formData/camunda:formField", NS):
         fields.append({"id": f.get("id"), "label": f.get("label"), "type": f.get("type"),
                        "defaultValue": f.get("defaultValue"),
                        "options": [{"id": v.get("id"), "name": v.get("name")}
-                                   for v in f.iterfind("camunda:value", NS)] or None})
+                                   for v in f.iterfind("camunda:value", NS)] or None,
+                       "validation": {c.get("name"): c.get("config")
+                                      for c in f.iterfind("camunda:validation/camunda:constraint", NS)
+                                      if c.get("name")},
+                       "properties": {p.get("id"): p.get("value")
+                                      for p in f.iterfind("camunda:properties/camunda:property", NS)
+                                      if p.get("id")}})
     if key is None and not fields:
         return None
     return {"key": key, "fields": fields}

@@ -34,6 +34,7 @@ class ReadyTask:
     element_id: str
     name: str | None
     info: ElementInfo | None
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ class WorkflowEngine:
     def snapshot(self, model: ProcessModel, workflow: BpmnWorkflow) -> Snapshot:
         ready = [
             ReadyTask(str(t.id), t.task_spec.bpmn_id, t.task_spec.bpmn_name,
-                      model.elements.get(t.task_spec.bpmn_id))
+                      model.elements.get(t.task_spec.bpmn_id), dict(t.data))
             for t in workflow.get_tasks(state=TaskState.READY, manual=True)
         ]
         waits = []
