@@ -62,7 +62,8 @@ def normalise(tree: etree._ElementTree, filename: str) -> Normalised:
     problems: list[Problem] = []
     # Processes not marked executable are not parsed; parse_files says so if none is.
     for process in root.findall("bpmn:process", NS):
-        if process.get("isExecutable") != "true":
+        if process.get("isExecutable", "true") != "true":  # SpiffWorkflow reads a missing flag as true
+            _quiet_non_executable(process)
             continue
         problems += _translate_expressions(process)
         for container in [n for n in process.iter() if _local(n) in CONTAINERS and etree.QName(n).namespace == BPMN_NS]:
@@ -85,6 +86,14 @@ def _mark_single_process_executable(root: etree._Element, result: Normalised) ->
     if len(processes) == 1 and processes[0].get("isExecutable") is None:
         processes[0].set("isExecutable", "true")
         result.changes.append(f"{processes[0].get('id')}: isExecutable=true")
+
+
+def _quiet_non_executable(process: etree._Element) -> None:
+    """SpiffWorkflow looks up the decision of every business rule task in the file, even in processes it
+    will never run; without this a draft pool fails on a missing decisionRef instead of "not executable"."""
+    for task in process.iter(_tag("businessRuleTask")):
+        if task.get(f"{{{CAMUNDA_NS}}}decisionRef") is None:
+            task.tag = _tag("task")
 
 
 def _drop_data_only(root: etree._Element, result: Normalised) -> None:
