@@ -247,3 +247,19 @@ def test_valid_form_data_completes_the_task(client):
     done = complete(client, instance["openTasks"][0]["id"],
                     {"soTien": 500, "ghiChu": "hợp lệ", "ketQua": "dat", "donVi": "So Y te", "khan": False})
     assert done["status"] == "completed" and done["variables"]["soTien"] == 500
+
+
+@pytest.mark.parametrize("expression", ["${thoiHan}", "=thoiHan"])
+def test_timer_duration_given_as_an_expression(client, expression):
+    deploy(client, ("hen.bpmn", _doc("hen", f'''
+<bpmn:startEvent id="start"/>
+<bpmn:intermediateCatchEvent id="cho"><bpmn:timerEventDefinition>
+  <bpmn:timeDuration xsi:type="bpmn:tFormalExpression">{expression}</bpmn:timeDuration>
+</bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+<bpmn:endEvent id="end"/>
+<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="cho"/>
+<bpmn:sequenceFlow id="f2" sourceRef="cho" targetRef="end"/>''')))
+    short = start(client, "hen", variables={"thoiHan": "PT1H"})["waitingFor"]
+    long = start(client, "hen", variables={"thoiHan": "P10D"})["waitingFor"]
+    assert [w["elementId"] for w in short] == ["cho"] and [w["type"] for w in short] == ["timer"]
+    assert short[0]["dueAt"] < long[0]["dueAt"]
