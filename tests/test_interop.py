@@ -263,3 +263,21 @@ def test_timer_duration_given_as_an_expression(client, expression):
     long = start(client, "hen", variables={"thoiHan": "P10D"})["waitingFor"]
     assert [w["elementId"] for w in short] == ["cho"] and [w["type"] for w in short] == ["timer"]
     assert short[0]["dueAt"] < long[0]["dueAt"]
+
+
+@pytest.mark.parametrize("condition", ["${daDuyet}", "= daDuyet = true"])
+def test_conditional_event_in_a_dialect(client, condition):
+    deploy(client, ("dk_su_kien.bpmn", _doc("dk_su_kien", f'''
+<bpmn:startEvent id="start"/><bpmn:userTask id="a"/>
+<bpmn:intermediateCatchEvent id="cho_duyet"><bpmn:conditionalEventDefinition>
+  <bpmn:condition xsi:type="bpmn:tFormalExpression">{condition}</bpmn:condition>
+</bpmn:conditionalEventDefinition></bpmn:intermediateCatchEvent>
+<bpmn:userTask id="u"/><bpmn:endEvent id="end"/>
+<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="a"/>
+<bpmn:sequenceFlow id="f2" sourceRef="a" targetRef="cho_duyet"/>
+<bpmn:sequenceFlow id="f3" sourceRef="cho_duyet" targetRef="u"/>
+<bpmn:sequenceFlow id="f4" sourceRef="u" targetRef="end"/>''')))
+    passed = complete(client, start(client, "dk_su_kien")["openTasks"][0]["id"], {"daDuyet": True})
+    assert _open(passed) == ["u"]
+    waiting = complete(client, start(client, "dk_su_kien")["openTasks"][0]["id"], {"daDuyet": False})
+    assert _open(waiting) == [] and [w["elementId"] for w in waiting["waitingFor"]] == ["cho_duyet"]
