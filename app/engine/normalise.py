@@ -245,12 +245,13 @@ def _implicit_joins(container: etree._Element, ids: set[str], result: Normalised
     by_target: dict[str, list[etree._Element]] = {}
     for flow in _children(container, "sequenceFlow"):
         by_target.setdefault(flow.get("targetRef"), []).append(flow)
+    event_gateways = {g.get("id") for g in _children(container, "eventBasedGateway")}
     for node in list(container):
         if _local(node) not in ACTIVITIES | {"intermediateCatchEvent", "intermediateThrowEvent"}:
             continue
         incoming = by_target.get(node.get("id"), [])
-        if len(incoming) < 2:
-            continue
+        if len(incoming) < 2 or any(f.get("sourceRef") in event_gateways for f in incoming):
+            continue  # an event-based gateway must lead straight to the event it waits for
         gateway = etree.Element(_tag("exclusiveGateway"))
         gateway.set("id", _fresh_id(ids, f"{node.get('id')}{INSERTED}merge"))
         node.addprevious(gateway)
