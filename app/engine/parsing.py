@@ -146,7 +146,9 @@ def _no_executable_process(sources: list[SourceFile], trees: list[etree._Element
         return InvalidDiagram(f"{files}: không có quy trình nào (bpmn:process)", code="no_executable_process")
     listed = ", ".join(f"'{p.get('id')}'" for p in processes[:5])
     return InvalidDiagram(f"{files}: không có quy trình nào được đánh dấu có thể thực thi (isExecutable=\"true\"); "
-                          f"các quy trình có trong tệp: {listed}", code="no_executable_process",
+                          f"các quy trình có trong tệp: {listed}. "
+                          "Nếu quy trình dùng để chạy, hãy đặt isExecutable=\"true\" "
+                          "(Camunda Modeler: đánh dấu Executable)", code="no_executable_process",
                           element_id=processes[0].get("id") if len(processes) == 1 else None)
 
 
