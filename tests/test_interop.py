@@ -1,6 +1,8 @@
 """Diagrams as other modelers write them, deployed and run through real HTTP on each database:
 implicit split/join, empty subprocesses, data-only elements, JUEL and FEEL conditions."""
 
+from datetime import UTC, datetime
+
 import pytest
 
 from tests import diagrams
@@ -281,3 +283,22 @@ def test_conditional_event_in_a_dialect(client, condition):
     assert _open(passed) == ["u"]
     waiting = complete(client, start(client, "dk_su_kien")["openTasks"][0]["id"], {"daDuyet": False})
     assert _open(waiting) == [] and [w["elementId"] for w in waiting["waitingFor"]] == ["cho_duyet"]
+
+
+def test_candidate_groups_users_and_due_date_as_expressions(client):
+    deploy(client, ("bt.bpmn", _doc("bt", '''
+<bpmn:startEvent id="start"/>
+<bpmn:userTask id="xu_ly" camunda:candidateGroups="${donVi}, van_thu" camunda:candidateUsers="=nguoiXuLy"
+    camunda:dueDate="${hanXuLy}"/>
+<bpmn:endEvent id="end"/>
+<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="xu_ly"/>
+<bpmn:sequenceFlow id="f2" sourceRef="xu_ly" targetRef="end"/>''')))
+    task = start(client, "bt", variables={"donVi": "phong_nghiep_vu", "nguoiXuLy": ["an", "binh"],
+                                          "hanXuLy": "2027-01-15T09:00:00+07:00"})["openTasks"][0]
+    assert task["candidateGroups"] == ["phong_nghiep_vu", "van_thu"]
+    assert task["candidateUsers"] == ["an", "binh"]
+    assert datetime.fromisoformat(task["dueAt"]) == datetime(2027, 1, 15, 2, 0, tzinfo=UTC)
+    listed = client.get("/api/v1/tasks", params={"candidateGroup": "phong_nghiep_vu"}).json()
+    assert [t["id"] for t in listed] == [task["id"]]
+    bare = start(client, "bt")["openTasks"][0]
+    assert bare["candidateGroups"] == ["van_thu"] and bare["candidateUsers"] == [] and bare["dueAt"] is None
