@@ -6,6 +6,7 @@ InvalidDiagram with a stable code, the element id and a Vietnamese explanation.
 """
 
 import hashlib
+import logging
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -29,6 +30,8 @@ from app.engine.xml_safety import Limits, read_xml
 from app.errors import InvalidDiagram, MotcuaError, Problem
 
 __all__ = ["Limits", "ParsedFile", "SourceFile", "parse_files"]
+
+log = logging.getLogger("motcua.engine")
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -92,7 +95,9 @@ def parse_files(sources: list[SourceFile], limits: Limits = Limits()) -> list[Pa
             raise InvalidDiagram(f"'{source.name}' không phải tệp BPMN 2.0: phần tử gốc là "
                                  f"'{etree.QName(root).localname}', cần 'bpmn:definitions'", code="not_bpmn")
         _check_references(tree, source.name)
-        normalise(tree, source.name)
+        rewritten = normalise(tree, source.name)
+        if rewritten.changes:
+            log.info("%s normalised: %s", source.name, "; ".join(rewritten.changes))
         with _explained(source.name, [tree]):
             parser.add_bpmn_xml(tree, filename=source.name)
         item = ParsedFile(source, hashlib.sha256(source.content).hexdigest(), source.content.decode("utf-8"))
