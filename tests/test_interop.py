@@ -302,3 +302,38 @@ def test_candidate_groups_users_and_due_date_as_expressions(client):
     assert [t["id"] for t in listed] == [task["id"]]
     bare = start(client, "bt")["openTasks"][0]
     assert bare["candidateGroups"] == ["van_thu"] and bare["candidateUsers"] == [] and bare["dueAt"] is None
+
+
+ZEEBE = "http://camunda.org/schema/zeebe/1.0"
+
+
+def test_camunda_8_diagram_with_zeebe_task_attributes(client):
+    xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions '
+           f'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="{ZEEBE}" '
+           'id="defs_c8" targetNamespace="http://bpmn.io/schema/bpmn" exporter="Camunda Modeler" '
+           'exporterVersion="5.20.0"><bpmn:process id="c8" name="Camunda 8">'
+           '<bpmn:startEvent id="start"/>'
+           '<bpmn:userTask id="duyet" name="Duyệt"><bpmn:extensionElements>'
+           '<zeebe:assignmentDefinition assignee="=nguoiNop" candidateGroups="=[donVi, &quot;lanh_dao&quot;]"/>'
+           '<zeebe:taskSchedule dueDate="=han"/><zeebe:formDefinition formKey="duyet-form"/>'
+           '<zeebe:properties><zeebe:property name="muc" value="cao"/></zeebe:properties>'
+           '</bpmn:extensionElements></bpmn:userTask>'
+           '<bpmn:exclusiveGateway id="gw" default="khong"/>'
+           '<bpmn:endEvent id="xong"/><bpmn:userTask id="sua"/><bpmn:endEvent id="het"/>'
+           '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="duyet"/>'
+           '<bpmn:sequenceFlow id="f2" sourceRef="duyet" targetRef="gw"/>'
+           '<bpmn:sequenceFlow id="co" sourceRef="gw" targetRef="xong"><bpmn:conditionExpression '
+           'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="bpmn:tFormalExpression">'
+           '= dongY = true and soTrang &lt;= 10</bpmn:conditionExpression></bpmn:sequenceFlow>'
+           '<bpmn:sequenceFlow id="khong" sourceRef="gw" targetRef="sua"/>'
+           '<bpmn:sequenceFlow id="f5" sourceRef="sua" targetRef="het"/>'
+           '</bpmn:process></bpmn:definitions>')
+    deploy(client, ("c8.bpmn", xml.encode()))
+    instance = start(client, "c8", variables={"nguoiNop": "chi", "donVi": "phong_a", "han": "2027-02-01T00:00:00Z"})
+    task = client.get(f"/api/v1/tasks/{instance['openTasks'][0]['id']}").json()
+    assert task["assignee"] == "chi" and task["candidateGroups"] == ["phong_a", "lanh_dao"]
+    assert task["form"]["key"] == "duyet-form" and task["properties"] == {"muc": "cao"}
+    assert datetime.fromisoformat(task["dueAt"]) == datetime(2027, 2, 1, tzinfo=UTC)
+    assert complete(client, task["id"], {"dongY": True, "soTrang": 3})["status"] == "completed"
+    again = start(client, "c8", variables={"nguoiNop": "chi", "donVi": "phong_a"})
+    assert _open(complete(client, again["openTasks"][0]["id"], {"dongY": True, "soTrang": 30})) == ["sua"]

@@ -317,6 +317,15 @@ class _FeelParser(_Parser):
         if self.at("-"):
             self.take()
             return f"(-{self.unary()})"
+        if self.at("["):  # a list literal; FEEL filters and 1-based indexing stay unsupported
+            self.take()
+            items = []
+            while not self.at("]"):
+                items.append(self.expression())
+                if not self.at("]"):
+                    self.expect(",")
+            self.take()
+            return f"[{', '.join(items)}]"
         if self.at("not") and self.tokens[self.pos + 1].text == "(":
             self.take()
             self.take()

@@ -35,12 +35,13 @@ log = logging.getLogger("motcua.engine")
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 DMN_NAMESPACES = {
     "https://www.omg.org/spec/DMN/20191111/MODEL/",
     "http://www.omg.org/spec/DMN/20180521/MODEL/",
     "http://www.omg.org/spec/DMN/20151101/dmn.xsd",
 }
-NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
+NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS, "zeebe": ZEEBE_NS}
 PREFIXES = {BPMN_NS: "bpmn", CAMUNDA_NS: "camunda"}
 _ATTRIBUTE_HINTS = {"camunda:decisionRef": " (mã bảng quyết định DMN mà bước quy tắc nghiệp vụ cần gọi)"}
 HUMAN_TAGS = {"userTask", "manualTask"}
@@ -203,22 +204,37 @@ def _element_infos(process: etree._Element) -> dict[str, ElementInfo]:
             name=node.get("name"),
             lane=lane_id,
             lane_name=lane_name,
-            candidate_groups=_split(node.get(f"{{{CAMUNDA_NS}}}candidateGroups")),
-            candidate_users=_split(node.get(f"{{{CAMUNDA_NS}}}candidateUsers")),
-            assignee=node.get(f"{{{CAMUNDA_NS}}}assignee"),
-            due_date=node.get(f"{{{CAMUNDA_NS}}}dueDate"),
-            follow_up_date=node.get(f"{{{CAMUNDA_NS}}}followUpDate"),
+            candidate_groups=(_split(node.get(f"{{{CAMUNDA_NS}}}candidateGroups"))
+                              or _names(_zeebe(node, "assignmentDefinition", "candidateGroups"))),
+            candidate_users=(_split(node.get(f"{{{CAMUNDA_NS}}}candidateUsers"))
+                             or _names(_zeebe(node, "assignmentDefinition", "candidateUsers"))),
+            assignee=node.get(f"{{{CAMUNDA_NS}}}assignee") or _zeebe(node, "assignmentDefinition", "assignee"),
+            due_date=node.get(f"{{{CAMUNDA_NS}}}dueDate") or _zeebe(node, "taskSchedule", "dueDate"),
+            follow_up_date=(node.get(f"{{{CAMUNDA_NS}}}followUpDate")
+                            or _zeebe(node, "taskSchedule", "followUpDate")),
             form=_form(node),
             properties={p.get("name"): p.get("value")
-                        for p in node.iterfind("bpmn:extensionElements/camunda:properties/camunda:property", NS)
+                        for p in [*node.iterfind("bpmn:extensionElements/camunda:properties/camunda:property", NS),
+                                  *node.iterfind("bpmn:extensionElements/zeebe:properties/zeebe:property", NS)]
                         if p.get("name")},
         )
     return infos
 
 
+def _zeebe(node: etree._Element, element: str, attribute: str) -> str | None:
+    """Camunda 8 writes the same task attributes as zeebe: extension elements."""
+    found = node.find(f"bpmn:extensionElements/zeebe:{element}", NS)
+    return found.get(attribute) if found is not None else None
+
+
+def _names(value: str | None) -> list[str]:
+    """A FEEL expression (`=["a", "b"]`) is one entry, resolved when the task opens; else a comma list."""
+    return [value.strip()] if value and value.strip().startswith("=") else _split(value)
+
+
 def _form(node: etree._Element) -> dict[str, Any] | None:
     """camunda:formKey and camunda:formData fields, with their validation constraints and enum values."""
-    key = node.get(f"{{{CAMUNDA_NS}}}formKey")
+    key = node.get(f"{{{CAMUNDA_NS}}}formKey") or _zeebe(node, "formDefinition", "formKey")
     fields = []
     for f in node.iterfind("bpmn:extensionElements/camunda:formData/camunda:formField", NS):
         fields.append({"id": f.get("id"), "label": f.get("label"), "type": f.get("type"),
