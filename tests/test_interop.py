@@ -337,3 +337,17 @@ def test_camunda_8_diagram_with_zeebe_task_attributes(client):
     assert complete(client, task["id"], {"dongY": True, "soTrang": 3})["status"] == "completed"
     again = start(client, "c8", variables={"nguoiNop": "chi", "donVi": "phong_a"})
     assert _open(complete(client, again["openTasks"][0]["id"], {"dongY": True, "soTrang": 30})) == ["sua"]
+
+
+def test_default_flow_out_of_a_task_is_taken_only_when_no_condition_holds(client):
+    deploy(client, ("mac_dinh.bpmn", _doc("mac_dinh", '''
+<bpmn:startEvent id="start"/><bpmn:userTask id="a" default="to_other"/><bpmn:userTask id="flagged"/>
+<bpmn:userTask id="other"/><bpmn:endEvent id="e1"/><bpmn:endEvent id="e2"/>
+<bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="a"/>
+<bpmn:sequenceFlow id="to_flagged" sourceRef="a" targetRef="flagged">
+  <bpmn:conditionExpression>${flag}</bpmn:conditionExpression></bpmn:sequenceFlow>
+<bpmn:sequenceFlow id="to_other" sourceRef="a" targetRef="other"/>
+<bpmn:sequenceFlow id="f3" sourceRef="flagged" targetRef="e1"/>
+<bpmn:sequenceFlow id="f4" sourceRef="other" targetRef="e2"/>''')))
+    assert _open(complete(client, start(client, "mac_dinh")["openTasks"][0]["id"], {"flag": True})) == ["flagged"]
+    assert _open(complete(client, start(client, "mac_dinh")["openTasks"][0]["id"], {"flag": False})) == ["other"]

@@ -220,8 +220,10 @@ def _implicit_splits(container: etree._Element, ids: set[str], result: Normalise
         outgoing = by_source.get(node.get("id"), [])
         if len(outgoing) < 2:
             continue
-        conditional = any(f.find("bpmn:conditionExpression", NS) is not None for f in outgoing)
         default = node.attrib.pop("default", None)
+        # A default flow is taken only when no other flow is, which an inclusive gateway decides too.
+        conditional = default is not None or any(f.find("bpmn:conditionExpression", NS) is not None
+                                                 for f in outgoing)
         gateway = etree.Element(_tag("inclusiveGateway" if conditional else "parallelGateway"))
         gateway.set("id", _fresh_id(ids, f"{node.get('id')}{INSERTED}split"))
         if default:
