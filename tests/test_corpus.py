@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.engine import parsing
+from app.engine.normalise import INSERTED, Normalised
 from app.engine.parsing import SourceFile, parse_files
 from app.errors import MotcuaError
 from tests.conftest import corpus_dir
@@ -37,6 +39,21 @@ def _deploy(client: httpx.Client, path: Path) -> tuple[httpx.Response, float]:
     return response, time.monotonic() - started
 
 
+def _flag_only(tree, filename: str) -> Normalised:
+    processes = tree.getroot().findall(f"{{{parsing.BPMN_NS}}}process")
+    if len(processes) == 1 and processes[0].get("isExecutable") is None:
+        processes[0].set("isExecutable", "true")
+    return Normalised()
+
+
+def _parses(path: Path) -> bool:
+    try:
+        parse_files([SourceFile(path.name, path.read_bytes())])
+    except MotcuaError:
+        return False
+    return True
+
+
 def _check(response: httpx.Response, elapsed: float, name: str) -> dict:
     assert elapsed < HANG_GUARD_SECONDS, f"{name}: answered after {elapsed:.1f} s"
     assert response.status_code in (201, 422), f"{name}: {response.status_code} {response.text}"
@@ -45,6 +62,9 @@ def _check(response: httpx.Response, elapsed: float, name: str) -> dict:
         assert response.headers["content-type"].split(";")[0] == PROBLEM_JSON, name
         assert body.get("code"), f"{name}: {body}"
         assert isinstance(body.get("detail"), str) and body["detail"].strip(), f"{name}: {body}"
+        for problem in body.get("errors") or []:  # each construct named, never one we inserted ourselves
+            assert problem["message"].strip(), f"{name}: {body}"
+            assert INSERTED not in (problem.get("elementId") or ""), f"{name}: {body}"
     else:
         assert body["processes"], f"{name}: deployed nothing: {body}"
     return body
@@ -77,7 +97,14 @@ def test_corpus_summary(client):
             parse_files([SourceFile(path.name, path.read_bytes())])
         parse_times.append(time.monotonic() - started)
 
-    lines = [f"\nMIWG corpus: {len(FILES)} files, {len(deployed)} deployed, {len(FILES) - len(deployed)} refused"]
+    # The same files as the engine took them before normalisation (only the lone-process flag was set).
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(parsing, "normalise", _flag_only)
+        before = sum(_parses(path) for path in FILES)
+    assert before <= len(deployed)
+
+    lines = [f"\nMIWG corpus: {len(FILES)} files, {len(deployed)} deployed ({before} before normalisation), "
+             f"{len(FILES) - len(deployed)} refused"]
     lines += [f"  deployed: {', '.join(deployed)}"]
     for code, names in sorted(refused.items(), key=lambda item: (-len(item[1]), item[0])):
         lines.append(f"  {code:<24} {len(names):>3}  e.g. {examples[code]}")

@@ -19,6 +19,7 @@ class ElementInfo:
     candidate_users: list[str] = field(default_factory=list)
     assignee: str | None = None
     due_date: str | None = None
+    follow_up_date: str | None = None
     form: dict[str, Any] | None = None
     properties: dict[str, str] = field(default_factory=dict)
 

@@ -6,6 +6,7 @@ InvalidDiagram with a stable code, the element id and a Vietnamese explanation.
 """
 
 import hashlib
+import logging
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -25,19 +26,23 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from app.engine import scripting, serialization, timers
 from app.engine.model import ElementInfo, ProcessModel
+from app.engine.normalise import normalise
 from app.engine.xml_safety import Limits, read_xml
 from app.errors import InvalidDiagram, MotcuaError, Problem
 
 __all__ = ["Limits", "ParsedFile", "SourceFile", "parse_files"]
 
+log = logging.getLogger("motcua.engine")
+
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 DMN_NAMESPACES = {
     "https://www.omg.org/spec/DMN/20191111/MODEL/",
     "http://www.omg.org/spec/DMN/20180521/MODEL/",
     "http://www.omg.org/spec/DMN/20151101/dmn.xsd",
 }
-NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
+NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS, "zeebe": ZEEBE_NS}
 PREFIXES = {BPMN_NS: "bpmn", CAMUNDA_NS: "camunda"}
 _ATTRIBUTE_HINTS = {"camunda:decisionRef": " (mã bảng quyết định DMN mà bước quy tắc nghiệp vụ cần gọi)"}
 HUMAN_TAGS = {"userTask", "manualTask"}
@@ -92,7 +97,9 @@ def parse_files(sources: list[SourceFile], limits: Limits = Limits()) -> list[Pa
             raise InvalidDiagram(f"'{source.name}' không phải tệp BPMN 2.0: phần tử gốc là "
                                  f"'{etree.QName(root).localname}', cần 'bpmn:definitions'", code="not_bpmn")
         _check_references(tree, source.name)
-        _mark_single_process_executable(tree)
+        rewritten = normalise(tree, source.name)
+        if rewritten.changes:
+            log.info("%s normalised: %s", source.name, "; ".join(rewritten.changes))
         with _explained(source.name, [tree]):
             parser.add_bpmn_xml(tree, filename=source.name)
         item = ParsedFile(source, hashlib.sha256(source.content).hexdigest(), source.content.decode("utf-8"))
@@ -139,13 +146,6 @@ def _check_references(tree: etree._ElementTree, filename: str) -> None:
                                      f"({attribute}) {what}", code="invalid_reference", element_id=flow.get("id"))
 
 
-def _mark_single_process_executable(tree: etree._ElementTree) -> None:
-    """bpmn.io omits isExecutable on drafts; a lone process without the flag is meant to run."""
-    processes = tree.getroot().findall("bpmn:process", NS)
-    if len(processes) == 1 and processes[0].get("isExecutable") is None:
-        processes[0].set("isExecutable", "true")
-
-
 def _no_executable_process(sources: list[SourceFile], trees: list[etree._ElementTree]) -> InvalidDiagram:
     files = ", ".join(f"'{source.name}'" for source in sources[:5])
     processes = [p for tree in trees for p in tree.getroot().iterfind("bpmn:process", NS)]
@@ -153,7 +153,9 @@ def _no_executable_process(sources: list[SourceFile], trees: list[etree._Element
         return InvalidDiagram(f"{files}: không có quy trình nào (bpmn:process)", code="no_executable_process")
     listed = ", ".join(f"'{p.get('id')}'" for p in processes[:5])
     return InvalidDiagram(f"{files}: không có quy trình nào được đánh dấu có thể thực thi (isExecutable=\"true\"); "
-                          f"các quy trình có trong tệp: {listed}", code="no_executable_process",
+                          f"các quy trình có trong tệp: {listed}. "
+                          "Nếu quy trình dùng để chạy, hãy đặt isExecutable=\"true\" "
+                          "(Camunda Modeler: đánh dấu Executable)", code="no_executable_process",
                           element_id=processes[0].get("id") if len(processes) == 1 else None)
 
 
@@ -206,26 +208,49 @@ def _element_infos(process: etree._Element) -> dict[str, ElementInfo]:
             name=node.get("name"),
             lane=lane_id,
             lane_name=lane_name,
-            candidate_groups=_split(node.get(f"{{{CAMUNDA_NS}}}candidateGroups")),
-            candidate_users=_split(node.get(f"{{{CAMUNDA_NS}}}candidateUsers")),
-            assignee=node.get(f"{{{CAMUNDA_NS}}}assignee"),
-            due_date=node.get(f"{{{CAMUNDA_NS}}}dueDate"),
+            candidate_groups=(_split(node.get(f"{{{CAMUNDA_NS}}}candidateGroups"))
+                              or _names(_zeebe(node, "assignmentDefinition", "candidateGroups"))),
+            candidate_users=(_split(node.get(f"{{{CAMUNDA_NS}}}candidateUsers"))
+                             or _names(_zeebe(node, "assignmentDefinition", "candidateUsers"))),
+            assignee=node.get(f"{{{CAMUNDA_NS}}}assignee") or _zeebe(node, "assignmentDefinition", "assignee"),
+            due_date=node.get(f"{{{CAMUNDA_NS}}}dueDate") or _zeebe(node, "taskSchedule", "dueDate"),
+            follow_up_date=(node.get(f"{{{CAMUNDA_NS}}}followUpDate")
+                            or _zeebe(node, "taskSchedule", "followUpDate")),
             form=_form(node),
             properties={p.get("name"): p.get("value")
-                        for p in node.iterfind("bpmn:extensionElements/camunda:properties/camunda:property", NS)
+                        for p in [*node.iterfind("bpmn:extensionElements/camunda:properties/camunda:property", NS),
+                                  *node.iterfind("bpmn:extensionElements/zeebe:properties/zeebe:property", NS)]
                         if p.get("name")},
         )
     return infos
 
 
+def _zeebe(node: etree._Element, element: str, attribute: str) -> str | None:
+    """Camunda 8 writes the same task attributes as zeebe: extension elements."""
+    found = node.find(f"bpmn:extensionElements/zeebe:{element}", NS)
+    return found.get(attribute) if found is not None else None
+
+
+def _names(value: str | None) -> list[str]:
+    """A FEEL expression (`=["a", "b"]`) is one entry, resolved when the task opens; else a comma list."""
+    return [value.strip()] if value and value.strip().startswith("=") else _split(value)
+
+
 def _form(node: etree._Element) -> dict[str, Any] | None:
-    key = node.get(f"{{{CAMUNDA_NS}}}formKey")
+    """camunda:formKey and camunda:formData fields, with their validation constraints and enum values."""
+    key = node.get(f"{{{CAMUNDA_NS}}}formKey") or _zeebe(node, "formDefinition", "formKey")
     fields = []
     for f in node.iterfind("bpmn:extensionElements/camunda:formData/camunda:formField", NS):
         fields.append({"id": f.get("id"), "label": f.get("label"), "type": f.get("type"),
                        "defaultValue": f.get("defaultValue"),
                        "options": [{"id": v.get("id"), "name": v.get("name")}
-                                   for v in f.iterfind("camunda:value", NS)] or None})
+                                   for v in f.iterfind("camunda:value", NS)] or None,
+                       "validation": {c.get("name"): c.get("config")
+                                      for c in f.iterfind("camunda:validation/camunda:constraint", NS)
+                                      if c.get("name")},
+                       "properties": {p.get("id"): p.get("value")
+                                      for p in f.iterfind("camunda:properties/camunda:property", NS)
+                                      if p.get("id")}})
     if key is None and not fields:
         return None
     return {"key": key, "fields": fields}

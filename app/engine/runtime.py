@@ -23,6 +23,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from app.engine import serialization, timers
 from app.engine.model import ElementInfo, ProcessModel
+from app.engine.normalise import drawn_id
 from app.engine.scripting import ExpressionRejected, RestrictedEnvironment
 from app.errors import Conflict, ScriptError
 
@@ -73,6 +74,7 @@ class ReadyTask:
     element_id: str
     name: str | None
     info: ElementInfo | None
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,7 @@ class WorkflowEngine:
     def snapshot(self, model: ProcessModel, workflow: BpmnWorkflow) -> Snapshot:
         ready = [
             ReadyTask(str(t.id), t.task_spec.bpmn_id, t.task_spec.bpmn_name,
-                      model.elements.get(t.task_spec.bpmn_id))
+                      model.elements.get(t.task_spec.bpmn_id), dict(t.data))
             for t in workflow.get_tasks(state=TaskState.READY, manual=True)
         ]
         waits = []
@@ -241,9 +243,9 @@ def _refuse_hidden_tasks(workflow: BpmnWorkflow) -> None:
         for task in wf.tasks.values():
             if task.state & _LIVE and task.id not in visible:
                 raise ScriptError(
-                    f"Vòng lặp xử lý lại tại '{task.task_spec.bpmn_id}' đã quá sâu để động cơ theo dõi; "
+                    f"Vòng lặp xử lý lại tại '{drawn_id(task.task_spec.bpmn_id)}' đã quá sâu để động cơ theo dõi; "
                     "hãy thiết kế lại vòng lặp (ví dụ dùng quy trình con) hoặc giới hạn số lần lặp",
-                    element_id=task.task_spec.bpmn_id, code="loop_too_deep")
+                    element_id=drawn_id(task.task_spec.bpmn_id), code="loop_too_deep")
 
 
 def _variables(workflow: BpmnWorkflow) -> dict[str, Any]:
@@ -275,9 +277,9 @@ def _parse_due(value: Any) -> datetime | None:
 def _element_of(exc: BaseException) -> str | None:
     task = getattr(exc, "task", None)
     if task is not None:
-        return task.task_spec.bpmn_id
+        return drawn_id(task.task_spec.bpmn_id)
     spec = getattr(exc, "task_spec", None)
-    return getattr(spec, "bpmn_id", None)
+    return drawn_id(getattr(spec, "bpmn_id", None))
 
 
 def _message(exc: BaseException) -> str:

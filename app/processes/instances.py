@@ -20,11 +20,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.engine import timers
-from app.engine.model import ProcessModel
+from app.engine.model import ElementInfo, ProcessModel
 from app.engine.runtime import Snapshot, WorkflowEngine
 from app.errors import Conflict, InvalidInput, NotFound
 from app.processes.deployments import DeploymentService
 from app.processes.due_dates import resolve_due
+from app.processes.form_data import validate_submission
+from app.processes.task_attributes import resolve_names, resolve_text
 from app.processes.views import InstanceView, TaskView
 from persistence import repositories as repo
 from persistence.db import Database
@@ -133,6 +135,7 @@ class InstanceService:
         task_row = self.task_row(session, task_id)
         if task_row.status != "open":
             raise Conflict(f"Bước '{task_row.element_id}' đã được xử lý ({task_row.status})")
+        validate_submission(task_row.form, variables, task_row.element_id)
         row, model, workflow = self._load(session, task_row.process_instance_id)
         now = _now()
         self.engine.complete_task(workflow, task_id, variables, calendar=self._calendar(session), now=now)
@@ -291,11 +294,13 @@ class InstanceService:
                 id=ready.id, process_instance_id=row.id, element_id=ready.element_id,
                 name=(info.name if info else None) or ready.name, lane=info.lane if info else None,
                 lane_name=info.lane_name if info else None,
-                candidate_groups=list(info.candidate_groups) if info else [],
-                candidate_users=list(info.candidate_users) if info else [],
-                assignee=info.assignee if info else None, form=info.form if info else None,
+                candidate_groups=resolve_names(info.candidate_groups, ready.data) if info else [],
+                candidate_users=resolve_names(info.candidate_users, ready.data) if info else [],
+                assignee=resolve_text(info.assignee, ready.data) if info else None,
+                form=_form_with_follow_up(info, ready.data, now),
                 properties=dict(info.properties) if info else {}, status="open", created_at=now,
-                due_at=resolve_due(info.due_date if info else None, now, calendar, snapshot.variables),
+                due_at=resolve_due(resolve_text(info.due_date, ready.data) if info else None, now, calendar,
+                                   snapshot.variables),
             )
             session.add(task)
             session.add_all(TaskCandidateGroup(task_id=task.id, group_name=g) for g in task.candidate_groups)
@@ -303,6 +308,16 @@ class InstanceService:
                                 at=now, data={"taskId": ready.id}))
             open_rows.append(task)
         return open_rows
+
+
+def _form_with_follow_up(info: ElementInfo | None, data: dict[str, Any], now: datetime) -> dict[str, Any] | None:
+    """camunda:followUpDate travels with the form: the task row has no column of its own for it."""
+    if info is None:
+        return None
+    follow_up = resolve_due(resolve_text(info.follow_up_date, data), now)
+    if follow_up is None:
+        return info.form
+    return {**(info.form or {"key": None, "fields": []}), "followUpAt": follow_up.isoformat()}
 
 
 def _now() -> datetime:
