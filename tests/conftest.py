@@ -135,7 +135,10 @@ class LiveServer:
 def server(backend: str, tmp_path_factory) -> Iterator[LiveServer]:
     settings = Settings(database_url=backend, db_pool_size=25, db_max_overflow=10,
                         files_dir=str(tmp_path_factory.mktemp("files")),
-                        moh_callback_secret=MOH_SECRET, payment_callback_secret=PAYMENT_SECRET)
+                        moh_callback_secret=MOH_SECRET, payment_callback_secret=PAYMENT_SECRET,
+                        # 200 receptions at once queue for SQLite's single writer; on a loaded 2-core machine
+                        # the last waits longer than production's 15 s default. The test is about codes.
+                        sqlite_busy_timeout_ms=60_000)
     with LiveServer(settings) as live:
         yield live
 
