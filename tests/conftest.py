@@ -136,9 +136,10 @@ def server(backend: str, tmp_path_factory) -> Iterator[LiveServer]:
     settings = Settings(database_url=backend, db_pool_size=25, db_max_overflow=10,
                         files_dir=str(tmp_path_factory.mktemp("files")),
                         moh_callback_secret=MOH_SECRET, payment_callback_secret=PAYMENT_SECRET,
-                        # 200 receptions at once queue for SQLite's single writer; on a loaded 2-core machine
-                        # the last waits longer than production's 15 s default. The test is about codes.
-                        sqlite_busy_timeout_ms=60_000)
+                        # 200 receptions at once queue for SQLite's single writer (and, on PostgreSQL, for the
+                        # agency's daily sequence row); on a loaded 2-core machine the last waits longer than
+                        # production's 15 s defaults. Those tests are about codes, not latency.
+                        sqlite_busy_timeout_ms=60_000, db_statement_timeout_ms=60_000)
     with LiveServer(settings) as live:
         yield live
 

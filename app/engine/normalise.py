@@ -121,6 +121,9 @@ def _owner_id(node: etree._Element) -> str | None:
     return node.get("id") if node is not None else None
 
 
+TIMER_TAGS = ("timeDuration", "timeDate", "timeCycle")
+
+
 def _translate_expressions(root: etree._Element) -> list[Problem]:
     """JUEL/FEEL → Python in place, so the running engine only ever sees Python."""
     problems = []
@@ -132,7 +135,9 @@ def _translate_expressions(root: etree._Element) -> list[Problem]:
                 continue
             element_id = _owner_id(node)
             try:
-                node.text = dialects.to_python(text)
+                python = dialects.to_python(text)
+                # a timer's value is computed at run time, then read as a timer (app.engine.timers)
+                node.text = f"value({python})" if _local(node) in TIMER_TAGS else python
             except dialects.DialectError as exc:
                 problems.append(Problem(
                     "unsupported_expression",

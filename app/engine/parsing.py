@@ -24,7 +24,7 @@ from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import CamundaEventDefinitionParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from app.engine import scripting, serialization, timers
+from app.engine import dialects, scripting, serialization, timers
 from app.engine.model import ElementInfo, ProcessModel
 from app.engine.normalise import normalise
 from app.engine.xml_safety import Limits, read_xml
@@ -296,6 +296,8 @@ def _check_timers(process: etree._Element, filename: str) -> None:
         while owner is not None and owner.get("id") is None:
             owner = owner.getparent()
         element_id = owner.get("id") if owner is not None else None
+        if node.get(f"{{{CAMUNDA_NS}}}dueDate") is not None and dialects.dialect_of(text or "") != "python":
+            continue  # a JUEL/FEEL due date is resolved on the task's data when the task opens
         try:
             timers.parse(text)
         except timers.InvalidTimer as exc:

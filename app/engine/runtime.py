@@ -48,7 +48,10 @@ class _CalendarScriptEngine(PythonScriptEngine):
                 and expression == definition.expression:
             calendar, now = _CLOCK.get()
             try:
-                due = timers.parse(expression).due(now or datetime.now(UTC), calendar, dict(task.data))
+                parsed = timers.parse(expression)
+                if parsed.kind == "expression":
+                    parsed = timers.parse(str(super().evaluate(task, parsed.value, external_context)))
+                due = parsed.due(now or datetime.now(UTC), calendar, dict(task.data))
             except (timers.InvalidTimer, ValueError) as exc:
                 raise ScriptError(f"Hẹn giờ '{task.task_spec.bpmn_id}': {exc}", element_id=task.task_spec.bpmn_id,
                                   code="invalid_timer") from exc

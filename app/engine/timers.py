@@ -7,10 +7,13 @@ Accepted in `bpmn:timeDuration` / `bpmn:timeDate` (and `camunda:dueDate` of huma
   PT4H, P3D, "PT4H"      ISO 8601 durations on the wall clock, quoted or not
   2026-01-02T08:00:00    ISO 8601 date-time (no offset = Asia/Ho_Chi_Minh), quoted or not
   workdays(so_ngay)      the argument may name a numeric instance variable, read when the timer starts
+  value(han_xu_ly)       the value of a (restricted) Python expression on the instance's data, itself one of
+                         the forms above; JUEL `${x}` and FEEL `=x` timers are translated into this form
 Anything else is refused at deploy with the element id. The engine knows no holidays: it asks the
 `TimerCalendar` it is given (app.calendar's WorkingCalendar is one).
 """
 
+import ast
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,6 +27,7 @@ MAX_WORKDAYS = 3_660
 MAX_WORKHOURS = MAX_WORKDAYS * 8
 MAX_DURATION = timedelta(days=3_660)
 
+_VALUE = re.compile(r"value\((?P<expr>.+)\)", re.S)
 _CALL = re.compile(r"(?P<fn>workdays|workhours)\(\s*(?P<arg>[^()]*?)\s*\)")
 _NUMBER = re.compile(r"\d+(\.\d+)?")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -53,10 +57,12 @@ class InvalidTimer(ValueError):
 
 @dataclass(frozen=True)
 class TimerExpression:
-    kind: str  # workdays | workhours | duration | date
+    kind: str  # workdays | workhours | duration | date | expression
     value: str  # the number, variable name, ISO duration or ISO date-time
 
     def due(self, now: datetime, calendar: TimerCalendar, data: dict[str, Any] | None = None) -> datetime:
+        if self.kind == "expression":
+            raise InvalidTimer("biểu thức value(...) phải được tính trên dữ liệu hồ sơ trước")
         if self.kind in ("workdays", "workhours"):
             amount = _amount(self, data or {})
             if self.kind == "workdays":
@@ -79,6 +85,14 @@ def parse(text: str | None) -> TimerExpression:
         raw = raw[1:-1].strip()
     if not raw:
         raise InvalidTimer("biểu thức thời gian đang trống")
+    value = _VALUE.fullmatch(raw)
+    if value:
+        expression = value["expr"].strip()
+        try:
+            ast.parse(expression, mode="eval")
+        except SyntaxError as exc:
+            raise InvalidTimer(f"value() cần một biểu thức Python hợp lệ, không phải '{expression[:40]}'") from exc
+        return TimerExpression("expression", expression)
     call = _CALL.fullmatch(raw)
     if call:
         fn, arg = call["fn"], call["arg"]
