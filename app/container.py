@@ -15,6 +15,9 @@ from app.engine.runtime import WorkflowEngine
 from app.processes.deployments import DeploymentService
 from app.processes.instances import InstanceService
 from app.processes.queries import InstanceQueries
+from app.security.accounts import AccountService
+from app.security.audit import AuditLog
+from app.security.tokens import TokenService
 from app.settings import Settings
 from persistence.db import Database
 
@@ -32,6 +35,8 @@ class Services:
     dossiers: DossierQueries
     files: DocumentFiles
     calendar: CalendarService
+    accounts: AccountService
+    audit: AuditLog
 
     def close(self) -> None:
         self.db.dispose()
@@ -59,4 +64,5 @@ def build_services(settings: Settings) -> Services:
         lifecycle=LifecycleService(instances, calendars), dossiers=DossierQueries(db, calendars),
         files=DocumentFiles(db, FileStore(settings.files_dir, settings.max_document_bytes)),
         calendar=calendars,
+        accounts=AccountService(db, TokenService(settings), settings.bootstrap_api_key), audit=AuditLog(db),
     )

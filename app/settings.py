@@ -30,6 +30,22 @@ class Settings(BaseSettings):
     max_document_bytes: int = 20 * 1024 * 1024
     public_base_url: str = "http://127.0.0.1:8000"
 
+    # Security. Secrets come only from the environment; with no JWT secret a dev secret is kept in ./var.
+    jwt_secret: str | None = None
+    jwt_secret_file: str = "var/jwt-secret"
+    access_token_minutes: int = 15
+    refresh_token_hours: int = 8
+    bootstrap_api_key: str | None = None
+    oidc_issuer: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_audience: str | None = None
+    oidc_username_claim: str = "preferred_username"
+    oidc_role_claim: str = "role"
+    oidc_unit_claim: str = "unit"
+    cors_origins: list[str] = Field(default_factory=list)
+    public_rate_per_minute: int = 60
+    public_rate_burst: int = 20
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -1,6 +1,6 @@
 """Engine and transactions: one `Database` per process, short write transactions, SQLite in WAL mode."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -44,6 +44,10 @@ class Database:
             bind=self.engine.execution_options(motcua_write=True), expire_on_commit=False
         )
         self._reader = sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    def on_write_commit(self, hook: Callable[[Session], None]) -> None:
+        """Run `hook(session)` inside every write transaction just before it commits (e.g. the audit log)."""
+        event.listen(self._writer, "before_commit", hook)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -19,7 +19,8 @@ import uvicorn
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-import persistence.dossier_models  # noqa: F401  (so wipe() sees every table)
+import persistence.dossier_models
+import persistence.security_models  # noqa: F401
 from api.main import create_app
 from app.container import Services, build_services
 from app.settings import Settings
@@ -31,6 +32,9 @@ PG_ADMIN_URL = os.environ.get("MOTCUA_TEST_POSTGRES_URL", "postgresql+psycopg://
 REQUIRE_PG = os.environ.get("MOTCUA_TEST_REQUIRE_POSTGRES") == "1"
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
+# The `client` fixture acts as a system admin through the bootstrap key; `client_as` gives other roles.
+BOOTSTRAP_KEY = "mc_test_bootstrap_" + uuid.uuid4().hex
+ADMIN_HEADERS = {"X-API-Key": BOOTSTRAP_KEY}
 
 
 def _postgres_reachable() -> str | None:
@@ -130,7 +134,9 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def server(backend: str, tmp_path_factory) -> Iterator[LiveServer]:
     settings = Settings(database_url=backend, db_pool_size=25, db_max_overflow=10,
-                        files_dir=str(tmp_path_factory.mktemp("files")))
+                        files_dir=str(tmp_path_factory.mktemp("files")), bootstrap_api_key=BOOTSTRAP_KEY,
+                        jwt_secret="test-secret-" + uuid.uuid4().hex, public_rate_per_minute=100_000,
+                        public_rate_burst=100_000)
     with LiveServer(settings) as live:
         yield live
 
@@ -148,8 +154,30 @@ def database_url(services: Services) -> str:
 
 @pytest.fixture
 def client(services: Services, server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=30, headers=ADMIN_HEADERS) as http:
+        yield http
+
+
+@pytest.fixture
+def anonymous(services: Services, server: LiveServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=30) as http:
         yield http
+
+
+@pytest.fixture
+def client_as(services: Services, server: LiveServer) -> Iterator[Callable[[str, str | None], httpx.Client]]:
+    """`client_as(role, unit)`: a client holding an API key of that role and unit (units must be loaded)."""
+    opened: list[httpx.Client] = []
+
+    def make(role: str, unit: str | None = None) -> httpx.Client:
+        key = services.accounts.create_api_key(f"test {role} {unit}", role=role, unit=unit).key
+        http = httpx.Client(base_url=server.url, timeout=30, headers={"X-API-Key": key})
+        opened.append(http)
+        return http
+
+    yield make
+    for http in opened:
+        http.close()
 
 
 @pytest.fixture
