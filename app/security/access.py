@@ -68,10 +68,14 @@ def task(session: Session, who: Principal, task_id: str, *, acting: bool) -> Tar
                         f"không phải vai trò '{who.role}'")
     if row.assignee and who.role not in ("division_head", "one_stop_head"):
         raise Forbidden(f"Bước '{row.name or row.element_id}' đã được giao cho người khác")
-    unit = (row.properties or {}).get("motcua:unit")
+    # motcua:unit says which of the dossier's units does the step ("receiving" or "competent").
+    side = (row.properties or {}).get("motcua:unit")
+    if side is None:
+        side = "receiving" if row.lane in RECEPTION_LANES else "competent"
     owner = session.scalar(select(Dossier).where(Dossier.process_instance_id == row.process_instance_id))
-    if unit is None and owner is not None:
-        unit = owner.receiving_unit if row.lane in RECEPTION_LANES else owner.competent_unit
+    unit = None
+    if owner is not None:
+        unit = {"receiving": owner.receiving_unit, "competent": owner.competent_unit}.get(side, side)
     if unit and who.unit_scoped and unit not in who.units:
         raise Forbidden(f"Bước '{row.name or row.element_id}' thuộc đơn vị {unit}")
     return target
