@@ -186,6 +186,14 @@ def serve(
 
 
 def main() -> None:
+    import getpass
+    import sys
+
+    from app.security import audit
+
+    # Commands run from the shell are audited as the operating-system user who ran them.
+    audit.current.set(audit.AuditContext(actor=f"cli:{getpass.getuser()}", role=None, unit=None,
+                                         action=" ".join(["cli", *sys.argv[1:3]])[:255]))
     cli()
 
 
