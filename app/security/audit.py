@@ -69,6 +69,9 @@ class AuditLog:
     def append(self, session: Session) -> None:
         ctx = current.get() or AuditContext(actor="system", role=None, unit=None, action="internal")
         if self.db.dialect == "postgresql":
+            # Flush first: the command takes all its row locks before queueing for the chain's lock, so a
+            # holder of the chain lock never waits on a row held by a command queued behind it (no deadlock).
+            session.flush()
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
         last = session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc())
                                .limit(1)).first()

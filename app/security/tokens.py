@@ -39,7 +39,8 @@ def load_secret(settings: Settings) -> str:
 
 class TokenService:
     def __init__(self, settings: Settings) -> None:
-        self.secret = load_secret(settings)
+        self._settings = settings
+        self._secret: str | None = None
         self.access_ttl = timedelta(minutes=settings.access_token_minutes)
         self.refresh_ttl = timedelta(hours=settings.refresh_token_hours)
         self.oidc_issuer = settings.oidc_issuer
@@ -47,6 +48,13 @@ class TokenService:
         self.claims = (settings.oidc_username_claim, settings.oidc_role_claim, settings.oidc_unit_claim)
         self._jwks = jwt.PyJWKClient(settings.oidc_jwks_url, cache_keys=True, lifespan=300, timeout=5) \
             if settings.oidc_issuer and settings.oidc_jwks_url else None
+
+    @property
+    def secret(self) -> str:
+        # Read (or created) on first use, so CLI commands that never touch tokens write nothing under ./var.
+        if self._secret is None:
+            self._secret = load_secret(self._settings)
+        return self._secret
 
     def issue(self, username: str, role: str, unit: str) -> dict[str, Any]:
         now = datetime.now(UTC)
