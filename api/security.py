@@ -8,7 +8,8 @@ right answers 403 `forbidden`, and every denial is logged (never with the creden
 import logging
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from starlette.concurrency import run_in_threadpool
 
 from app.container import Services
@@ -19,6 +20,9 @@ from app.security.roles import Role
 from app.security.tokens import Unauthenticated
 
 log = logging.getLogger("motcua.security")
+# Declared so that OpenAPI (and the Authorize button of /docs) knows both schemes; checked below by hand.
+API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="Khóa API (hệ thống tích hợp)")
+BEARER = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", refreshUrl="/api/v1/auth/token", auto_error=False)
 
 
 def _route_of(request: Request) -> tuple[str, str, list[str]]:
@@ -67,7 +71,8 @@ def _deny(request: Request, who: Principal | None, reason: str) -> None:
                 who.subject if who else None, who.role if who else None, who.unit if who else None, reason)
 
 
-async def authorize(request: Request) -> None:
+async def authorize(request: Request, _key: Annotated[str | None, Security(API_KEY)] = None,
+                    _bearer: Annotated[str | None, Security(BEARER)] = None) -> None:
     method, path, tags = _route_of(request)
     params = dict(request.path_params)
     if policy.is_public(method, path):
