@@ -47,7 +47,9 @@ def _scope(services: Services, who: Principal, method: str, path: str, params: d
     """Unit scoping from the route's own parameters, so routes added later are covered by name."""
     with services.db.read() as session:
         if "task_id" in params:
-            return access.task(session, who, params["task_id"], acting=method != "GET")
+            claim = path.endswith("/claim") and isinstance(body, dict)
+            assign_to = str(body.get("assignee")) if claim and body.get("assignee") else None
+            return access.task(session, who, params["task_id"], acting=method != "GET", assign_to=assign_to)
         if "instance_id" in params:
             return access.instance(session, who, params["instance_id"])
         if "code" in params and path.startswith("/api/v1/dossiers/"):
@@ -91,7 +93,7 @@ async def authorize(request: Request, _key: Annotated[str | None, Security(API_K
         if who.scopes and not who.scopes.intersection(tags):
             raise Forbidden(f"Khóa API chỉ dùng cho: {', '.join(sorted(who.scopes))}")
         body = None
-        if method == "POST" and path == "/api/v1/dossiers" and who.unit_scoped:
+        if method == "POST" and (path == "/api/v1/dossiers" or path.endswith("/claim")) and who.unit_scoped:
             try:
                 body = await request.json()
             except ValueError:

@@ -209,3 +209,22 @@ def test_only_admins_change_catalogue_calendar_and_diagrams(world, client_as):
     assert specialist.post("/api/v1/deployments", files={"file": ("a.bpmn", b"<x/>")}).status_code == 403
     admin = client_as(Role.UNIT_ADMIN, world["units"]["own"])
     assert admin.post("/api/v1/calendar/overrides", json=override).status_code == 201
+
+
+def test_claiming_is_for_oneself_unless_a_head_assigns(world, client_as):
+    task = world["tasks"]["own"]  # the division head's "assign" step
+    own_unit = world["units"]["own"]
+    head = client_as(Role.DIVISION_HEAD, own_unit)
+    me = head.get("/api/v1/auth/me").json()["subject"]
+    other_head = client_as(Role.DIVISION_HEAD, world["units"]["other"])
+    assert other_head.post(f"/api/v1/tasks/{task['id']}/claim", json={"assignee": "ai_do"}).status_code == 403
+    specialist = client_as(Role.SPECIALIST, own_unit)
+    for_someone = specialist.post(f"/api/v1/tasks/{task['id']}/claim", json={"assignee": me})
+    assert for_someone.status_code == 403 and for_someone.json()["code"] == "forbidden"
+    helper = specialist.get("/api/v1/auth/me").json()["subject"]
+    handed = head.post(f"/api/v1/tasks/{task['id']}/claim", json={"assignee": helper})
+    assert handed.status_code == 200 and handed.json()["assignee"] == helper
+    # Now the specialist's step, whatever its group; the head no longer holds it.
+    assert client_as(Role.SPECIALIST, own_unit).post(f"/api/v1/tasks/{task['id']}/complete",
+                                                      json={}).status_code == 403
+    assert specialist.post(f"/api/v1/tasks/{task['id']}/complete", json={}).status_code == 200

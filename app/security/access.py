@@ -11,11 +11,12 @@ from sqlalchemy.orm import Session
 
 from app.errors import MotcuaError
 from app.security.principal import Principal
-from app.security.roles import roles_for_group
+from app.security.roles import Role, roles_for_group
 from persistence.dossier_models import Dossier
 from persistence.models import HumanTask, ProcessInstance
 
 RECEPTION_LANES = ("lane_reception",)
+HEADS = (Role.DIVISION_HEAD, Role.ONE_STOP_HEAD)
 
 
 class Forbidden(MotcuaError):
@@ -53,21 +54,33 @@ def instance(session: Session, who: Principal, instance_id: str) -> Target:
     return Target(f"instance:{instance_id}", row.status)
 
 
-def task(session: Session, who: Principal, task_id: str, *, acting: bool) -> Target:
+def task(session: Session, who: Principal, task_id: str, *, acting: bool, assign_to: str | None = None) -> Target:
+    """Reading needs the dossier's unit; completing needs the step's group and unit, or being its assignee;
+    claiming is for oneself, except heads, who hand steps of their unit to their people (DOMAIN: assigns)."""
     row = session.get(HumanTask, task_id)
     if row is None:
         return NOTHING
     target = instance(session, who, row.process_instance_id)
     if not acting or who.is_system_admin:
         return target
+    label = row.name or row.element_id
+    if assign_to is not None and who.role in HEADS:
+        _check_step_unit(session, who, row)
+        return target
+    if assign_to is not None and assign_to != who.subject:
+        raise Forbidden(f"Chỉ lãnh đạo mới giao bước '{label}' cho người khác")
     if row.assignee and row.assignee == who.subject:
         return target
     groups = list(row.candidate_groups or [])
     if groups and not any(who.role in roles_for_group(g) for g in groups):
-        raise Forbidden(f"Bước '{row.name or row.element_id}' dành cho nhóm {', '.join(groups)}, "
-                        f"không phải vai trò '{who.role}'")
-    if row.assignee and who.role not in ("division_head", "one_stop_head"):
-        raise Forbidden(f"Bước '{row.name or row.element_id}' đã được giao cho người khác")
+        raise Forbidden(f"Bước '{label}' dành cho nhóm {', '.join(groups)}, không phải vai trò '{who.role}'")
+    if row.assignee and who.role not in HEADS:
+        raise Forbidden(f"Bước '{label}' đã được giao cho người khác")
+    _check_step_unit(session, who, row)
+    return target
+
+
+def _check_step_unit(session: Session, who: Principal, row: HumanTask) -> None:
     # motcua:unit says which of the dossier's units does the step ("receiving" or "competent").
     side = (row.properties or {}).get("motcua:unit")
     if side is None:
@@ -78,7 +91,6 @@ def task(session: Session, who: Principal, task_id: str, *, acting: bool) -> Tar
         unit = {"receiving": owner.receiving_unit, "competent": owner.competent_unit}.get(side, side)
     if unit and who.unit_scoped and unit not in who.units:
         raise Forbidden(f"Bước '{row.name or row.element_id}' thuộc đơn vị {unit}")
-    return target
 
 
 def unit_filter(who: Principal, unit: str | None) -> None:
