@@ -49,6 +49,10 @@ class Database:
         """Run `hook(session)` inside every write transaction just before it commits (e.g. the audit log)."""
         event.listen(self._writer, "before_commit", hook)
 
+    def on_writer_event(self, name: str, hook: Callable[..., None]) -> None:
+        """Listen to another SQLAlchemy session event of the write sessions (e.g. after_flush)."""
+        event.listen(self._writer, name, hook)
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One command, one transaction: commits on success, rolls back on any exception."""

@@ -85,3 +85,13 @@ def test_concurrent_commands_never_fork_the_chain(services):
     assert services.audit.verify() == {"ok": True, "checked": len(rows), "firstBadEventId": None}
     with services.db.read() as session:
         assert session.scalar(select(func.count()).select_from(AuditEvent)) == 40
+
+
+def test_a_transaction_that_changes_nothing_is_not_audited(services):
+    with services.db.transaction():
+        pass
+    with services.db.transaction() as session:
+        session.scalar(select(func.count()).select_from(AuditEvent))
+    assert _rows(services) == []
+    services.accounts.create_api_key("mot", Role.INTEGRATOR)
+    assert len(_rows(services)) == 1

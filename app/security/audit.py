@@ -26,6 +26,18 @@ GENESIS = "0" * 64
 _PG_LOCK_KEY = 0x6D6F7463  # "motc": one advisory lock for the whole chain
 
 
+_WROTE = "motcua_audit_wrote"
+
+
+def _mark_written(session: Session, _flush_context) -> None:
+    session.info[_WROTE] = True
+
+
+def _mark_bulk_write(state) -> None:  # insert()/update()/delete() run through session.execute
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_WROTE] = True
+
+
 @dataclass
 class AuditContext:
     actor: str | None
@@ -64,9 +76,13 @@ def status_of(session: Session, target: str | None) -> str | None:
 class AuditLog:
     def __init__(self, db: Database) -> None:
         self.db = db
+        db.on_writer_event("after_flush", _mark_written)
+        db.on_writer_event("do_orm_execute", _mark_bulk_write)
         db.on_write_commit(self.append)
 
     def append(self, session: Session) -> None:
+        if not (session.info.pop(_WROTE, False) or session.new or session.dirty or session.deleted):
+            return  # a transaction that changed nothing (e.g. a worker finding no due timer) is not a command
         ctx = current.get() or AuditContext(actor="system", role=None, unit=None, action="internal")
         if self.db.dialect == "postgresql":
             # Flush first: the command takes all its row locks before queueing for the chain's lock, so a
