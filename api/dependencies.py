@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 
 from app.calendar.service import CalendarService
 from app.container import Services
@@ -35,9 +35,13 @@ def instance_queries(s: Annotated[Services, Depends(services)]) -> InstanceQueri
     return s.queries
 
 
-def actor(x_actor: Annotated[str | None, Header(max_length=255)] = None) -> str | None:
-    """Who acts, for the history. Until authentication lands (security issue) callers name themselves."""
-    return x_actor
+def actor(request: Request) -> str | None:
+    """Who acts, for the history: the authenticated principal (api/security.py sets it before the route).
+
+    X-Actor is honoured only for system-admin API keys acting for a named person of an integrated system.
+    """
+    who = getattr(request.state, "principal", None)
+    return who.actor if who else None
 
 
 Deployments = Annotated[DeploymentService, Depends(deployment_service)]

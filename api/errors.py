@@ -35,8 +35,11 @@ def problem(status: int, code: str, title: str, detail: str, instance: str | Non
 def install(app: FastAPI) -> None:
     @app.exception_handler(MotcuaError)
     async def _domain(request: Request, exc: MotcuaError) -> JSONResponse:
-        return problem(exc.status, exc.code, exc.title, exc.detail, request.url.path, field=exc.field,
-                       elementId=exc.element_id, errors=[p.as_dict() for p in exc.problems])
+        response = problem(exc.status, exc.code, exc.title, exc.detail, request.url.path, field=exc.field,
+                           elementId=exc.element_id, errors=[p.as_dict() for p in exc.problems])
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="motcua", ApiKey header="X-API-Key"'
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -2,10 +2,12 @@
 
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 
-from api import errors
+from api import errors, hardening
 from api.routes import (
+    audit,
+    auth,
     calendar,
     catalogue,
     deployments,
@@ -21,6 +23,7 @@ from api.routes import (
     operations,
     tasks,
 )
+from api.security import authorize
 from app.container import build_services
 from app.settings import Settings, get_settings
 
@@ -41,6 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Dịch vụ quy trình BPMN cho giải quyết thủ tục hành chính một cửa",
         version="0.1.0",
         lifespan=lifespan,
+        # One central check before every route: credentials, the policy table, unit scoping.
+        dependencies=[Depends(authorize)],
     )
     errors.install(app)
     max_request = max(settings.max_upload_bytes * 2, settings.max_document_bytes) + 64 * 1024
@@ -53,8 +58,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                   f"Yêu cầu vượt quá {max_request} byte", request.url.path)
         return await call_next(request)
 
+    hardening.install(app, settings)
     for router in (health.router, deployments.router, instances.router, tasks.router, messages.router,
                    catalogue.router, dossiers.router, forms.router, calendar.router, incidents.router,
-                   integrations.router, operations.router, diagrams.router, migrations.router):
+                   integrations.router, operations.router, diagrams.router, migrations.router, auth.router,
+                   audit.router):
         app.include_router(router)
     return app

@@ -17,6 +17,12 @@ catalogue_cli = typer.Typer(help="Danh mục thủ tục và đơn vị", no_arg
 cli.add_typer(catalogue_cli, name="catalogue")
 outbox_cli = typer.Typer(help="Hàng đợi gửi đi (DVCQG, hệ thống Bộ Y tế, thanh toán)", no_args_is_help=True)
 cli.add_typer(outbox_cli, name="outbox")
+users_cli = typer.Typer(help="Người dùng (cán bộ)", no_args_is_help=True)
+cli.add_typer(users_cli, name="users")
+apikeys_cli = typer.Typer(help="Khóa API cho hệ thống tích hợp", no_args_is_help=True)
+cli.add_typer(apikeys_cli, name="apikeys")
+audit_cli = typer.Typer(help="Nhật ký kiểm toán", no_args_is_help=True)
+cli.add_typer(audit_cli, name="audit")
 console = Console()
 
 
@@ -89,6 +95,83 @@ def catalogue_load() -> None:
     finally:
         services.close()
     console.print(f"[green]Đã nạp {units} đơn vị và {procedures} thủ tục[/]")
+
+
+def _with_services(action):
+    """Run `action(services)`; a domain error prints its Vietnamese message and exits 1."""
+    from app.container import build_services
+    from app.errors import MotcuaError
+
+    services = build_services(get_settings())
+    try:
+        return action(services)
+    except MotcuaError as exc:
+        console.print(f"[red]{exc.detail}[/]")
+        raise typer.Exit(1) from None
+    finally:
+        services.close()
+
+
+@users_cli.command("create")
+def users_create(
+    username: str,
+    role: Annotated[str, typer.Option(help="reception_clerk, specialist, … system_admin")],
+    unit: Annotated[str, typer.Option(help="Mã đơn vị, ví dụ H31.SYT.01")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
+                                          envvar="MOTCUA_NEW_USER_PASSWORD")],
+    full_name: Annotated[str | None, typer.Option("--name")] = None,
+) -> None:
+    """Create a staff user (the password is asked for, never echoed or logged)."""
+    user = _with_services(lambda s: s.accounts.create_user(username, password, role, unit, full_name))
+    console.print(f"[green]Đã tạo[/] {user.username} ({user.role}, {user.unit})")
+
+
+@users_cli.command("list")
+def users_list() -> None:
+    """List staff users."""
+    table = Table("tên đăng nhập", "họ tên", "vai trò", "đơn vị", "hoạt động")
+    for user in _with_services(lambda s: s.accounts.list_users()):
+        table.add_row(user.username, user.full_name, user.role, user.unit, "có" if user.active else "khóa")
+    console.print(table)
+
+
+@users_cli.command("disable")
+def users_disable(username: str) -> None:
+    """Lock a user out at once (their tokens stop working on the next request)."""
+    _with_services(lambda s: s.accounts.set_active(username, False))
+    console.print(f"[yellow]Đã khóa[/] {username}")
+
+
+@apikeys_cli.command("create")
+def apikeys_create(
+    name: str,
+    role: Annotated[str, typer.Option()] = "integrator",
+    unit: Annotated[str | None, typer.Option()] = None,
+    scope: Annotated[list[str] | None, typer.Option(help="Nhóm API được dùng (tag), ví dụ messages")] = None,
+) -> None:
+    """Create an API key; it is printed once and only its hash is kept."""
+    new = _with_services(lambda s: s.accounts.create_api_key(name, role, unit, scope or []))
+    console.print(f"Khóa số {new.id} ({name}); lưu lại ngay, sẽ không hiển thị lần nữa:")
+    print(new.key)
+
+
+@apikeys_cli.command("revoke")
+def apikeys_revoke(key_id: int) -> None:
+    """Revoke an API key by its number."""
+    _with_services(lambda s: s.accounts.revoke_api_key(key_id))
+    console.print(f"[yellow]Đã thu hồi khóa số {key_id}[/]")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain; exit 1 at the first edited or missing row."""
+    result = _with_services(lambda s: s.audit.verify())
+    if result["ok"]:
+        console.print(f"[green]Chuỗi nhật ký nguyên vẹn[/]: {result['checked']} dòng")
+        return
+    console.print(f"[red]Nhật ký bị sửa hoặc xóa[/] tại dòng {result['firstBadEventId']} "
+                  f"(đã kiểm {result['checked']})")
+    raise typer.Exit(1)
 
 
 @cli.command()
@@ -206,6 +289,14 @@ def simulate(
 
 
 def main() -> None:
+    import getpass
+    import sys
+
+    from app.security import audit
+
+    # Commands run from the shell are audited as the operating-system user who ran them.
+    audit.current.set(audit.AuditContext(actor=f"cli:{getpass.getuser()}", role=None, unit=None,
+                                         action=" ".join(["cli", *sys.argv[1:3]])[:255]))
     cli()
 
 

@@ -29,6 +29,9 @@ from app.processes.instances import InstanceService
 from app.processes.migrations import MigrationService
 from app.processes.operations import InstanceOperations
 from app.processes.queries import InstanceQueries
+from app.security.accounts import AccountService
+from app.security.audit import AuditLog
+from app.security.tokens import TokenService
 from app.settings import Settings
 from persistence.db import Database
 
@@ -54,6 +57,8 @@ class Services:
     operations: InstanceOperations
     diagrams: DiagramService
     migrations: MigrationService
+    accounts: AccountService
+    audit: AuditLog
 
     def close(self) -> None:
         self.db.dispose()
@@ -118,4 +123,5 @@ def build_services(settings: Settings) -> Services:
         outbox=OutboxAdmin(db), incidents=IncidentService(db), worker=worker,
         operations=InstanceOperations(instances),
         diagrams=DiagramService(instances), migrations=MigrationService(instances),
+        accounts=AccountService(db, TokenService(settings), settings.bootstrap_api_key), audit=AuditLog(db),
     )

@@ -54,6 +54,21 @@ class Settings(BaseSettings):
     job_backoff_seconds: float = 10.0
     worker_poll_seconds: float = 1.0
     scan_interval_seconds: float = 60.0
+    # Security. Secrets come only from the environment; with no JWT secret a dev secret is kept in ./var.
+    jwt_secret: str | None = None
+    jwt_secret_file: str = "var/jwt-secret"
+    access_token_minutes: int = 15
+    refresh_token_hours: int = 8
+    bootstrap_api_key: str | None = None
+    oidc_issuer: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_audience: str | None = None
+    oidc_username_claim: str = "preferred_username"
+    oidc_role_claim: str = "role"
+    oidc_unit_claim: str = "unit"
+    cors_origins: list[str] = Field(default_factory=list)
+    public_rate_per_minute: int = 60
+    public_rate_burst: int = 20
 
 
 @lru_cache

@@ -1,6 +1,6 @@
 """Engine and transactions: one `Database` per process, short write transactions, SQLite in WAL mode."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -44,6 +44,14 @@ class Database:
             bind=self.engine.execution_options(motcua_write=True), expire_on_commit=False
         )
         self._reader = sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    def on_write_commit(self, hook: Callable[[Session], None]) -> None:
+        """Run `hook(session)` inside every write transaction just before it commits (e.g. the audit log)."""
+        event.listen(self._writer, "before_commit", hook)
+
+    def on_writer_event(self, name: str, hook: Callable[..., None]) -> None:
+        """Listen to another SQLAlchemy session event of the write sessions (e.g. after_flush)."""
+        event.listen(self._writer, name, hook)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

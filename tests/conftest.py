@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from api.main import create_app
 from app.container import Services, build_services
 from app.settings import Settings
-from persistence import dossier_models, integration_models  # noqa: F401  (so wipe() sees every table)
+from persistence import dossier_models, integration_models, security_models  # noqa: F401  (wipe() sees all)
 from persistence.db import Database
 from persistence.migrate import upgrade
 from persistence.models import Base
@@ -33,6 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 MOH_SECRET = "test-moh-callback-secret"
 PAYMENT_SECRET = "test-payment-callback-secret"
+# The `client` fixture acts as a system admin through the bootstrap key; `client_as` gives other roles.
+BOOTSTRAP_KEY = "mc_test_bootstrap_" + uuid.uuid4().hex
+ADMIN_HEADERS = {"X-API-Key": BOOTSTRAP_KEY}
 
 
 def _postgres_reachable() -> str | None:
@@ -134,8 +137,10 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def server(backend: str, tmp_path_factory) -> Iterator[LiveServer]:
     settings = Settings(database_url=backend, db_pool_size=25, db_max_overflow=10,
-                        files_dir=str(tmp_path_factory.mktemp("files")),
-                        moh_callback_secret=MOH_SECRET, payment_callback_secret=PAYMENT_SECRET,
+                        files_dir=str(tmp_path_factory.mktemp("files")), bootstrap_api_key=BOOTSTRAP_KEY,
+                        jwt_secret="test-secret-" + uuid.uuid4().hex, public_rate_per_minute=100_000,
+                        public_rate_burst=100_000, moh_callback_secret=MOH_SECRET,
+                        payment_callback_secret=PAYMENT_SECRET,
                         # 200 receptions at once queue for SQLite's single writer (and, on PostgreSQL, for the
                         # agency's daily sequence row); on a loaded 2-core machine the last waits longer than
                         # production's 15 s defaults. Those tests are about codes, not latency.
@@ -157,8 +162,30 @@ def database_url(services: Services) -> str:
 
 @pytest.fixture
 def client(services: Services, server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=30, headers=ADMIN_HEADERS) as http:
+        yield http
+
+
+@pytest.fixture
+def anonymous(services: Services, server: LiveServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=30) as http:
         yield http
+
+
+@pytest.fixture
+def client_as(services: Services, server: LiveServer) -> Iterator[Callable[[str, str | None], httpx.Client]]:
+    """`client_as(role, unit)`: a client holding an API key of that role and unit (units must be loaded)."""
+    opened: list[httpx.Client] = []
+
+    def make(role: str, unit: str | None = None) -> httpx.Client:
+        key = services.accounts.create_api_key(f"test {role} {unit}", role=role, unit=unit).key
+        http = httpx.Client(base_url=server.url, timeout=30, headers={"X-API-Key": key})
+        opened.append(http)
+        return http
+
+    yield make
+    for http in opened:
+        http.close()
 
 
 @pytest.fixture

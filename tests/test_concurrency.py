@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from tests import diagrams
+from tests.conftest import ADMIN_HEADERS
 from tests.test_api_processes import deploy, start
 
 THREADS = 20
@@ -16,7 +17,7 @@ def _race(server_url: str, calls: list[tuple[str, dict]]) -> list[httpx.Response
 
     def call(item: tuple[str, dict]) -> httpx.Response:
         path, body = item
-        with httpx.Client(base_url=server_url, timeout=60) as http:
+        with httpx.Client(base_url=server_url, timeout=60, headers=ADMIN_HEADERS) as http:
             barrier.wait()
             return http.post(path, json=body)
 
@@ -61,7 +62,7 @@ def test_concurrent_deployments_of_one_key_get_distinct_versions(client, server)
     barrier = threading.Barrier(len(files))
 
     def post(content: bytes) -> httpx.Response:
-        with httpx.Client(base_url=server.url, timeout=60) as http:
+        with httpx.Client(base_url=server.url, timeout=60, headers=ADMIN_HEADERS) as http:
             barrier.wait()
             return http.post("/api/v1/deployments", files=[("file", ("d.bpmn", content, "application/xml"))])
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from tests.conftest import ADMIN_HEADERS
 from tests.onestop import (
     act,
     advance_to,
@@ -132,7 +133,7 @@ def test_two_hundred_parallel_receptions_get_two_hundred_gapless_codes(onestop, 
     barrier = threading.Barrier(20)
 
     def post(i: int) -> httpx.Response:
-        with httpx.Client(base_url=server.url, timeout=120) as http:
+        with httpx.Client(base_url=server.url, timeout=120, headers=ADMIN_HEADERS) as http:
             if i < 20:
                 barrier.wait()
             return http.post("/api/v1/dossiers", json=body)

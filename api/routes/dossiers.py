@@ -8,6 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.dependencies import Actor, Dossiers, Files, Lifecycle, Reception
 from api.idempotency import IdempotencyKey, once
+from api.security import Viewer, default_unit
 from app.dossiers.requests import ReceptionRequest
 from app.dossiers.views import DocumentView, DossierView, PublicDossierView
 from app.errors import PayloadTooLarge
@@ -24,7 +25,7 @@ def receive_dossier(body: ReceptionRequest, reception: Reception, actor: Actor, 
 
 
 @router.get("/dossiers", response_model=list[DossierView], response_model_by_alias=True)
-def worklist(dossiers: Dossiers, unit: Annotated[str | None, Query(max_length=32)] = None,
+def worklist(dossiers: Dossiers, viewer: Viewer, unit: Annotated[str | None, Query(max_length=32)] = None,
              queue: Annotated[str | None, Query(max_length=32)] = None,
              status: Annotated[str | None, Query(max_length=32)] = None,
              procedure: Annotated[str | None, Query(max_length=32)] = None,
@@ -32,13 +33,14 @@ def worklist(dossiers: Dossiers, unit: Annotated[str | None, Query(max_length=32
              sort: str = "appointment",
              limit: Annotated[int, Query(ge=1, le=500)] = 50,
              offset: Annotated[int, Query(ge=0)] = 0) -> list[DossierView]:
-    return dossiers.worklist(unit=unit, queue=queue, status=status, procedure=procedure, role=role, sort=sort,
-                             limit=limit, offset=offset)
+    return dossiers.worklist(unit=default_unit(viewer, unit), queue=queue, status=status, procedure=procedure,
+                             role=role, sort=sort, limit=limit, offset=offset)
 
 
 @router.get("/dossiers/queues", response_model=dict[str, int])
-def queue_counts(dossiers: Dossiers, unit: Annotated[str | None, Query(max_length=32)] = None) -> dict[str, int]:
-    return dossiers.queue_counts(unit)
+def queue_counts(dossiers: Dossiers, viewer: Viewer,
+                 unit: Annotated[str | None, Query(max_length=32)] = None) -> dict[str, int]:
+    return dossiers.queue_counts(default_unit(viewer, unit))
 
 
 @router.get("/dossiers/{code}", response_model=DossierView, response_model_by_alias=True)

@@ -1,0 +1,128 @@
+"""Authentication and the central authorization check, run before every route (see app/security/policy.py).
+
+Credentials: `Authorization: Bearer <JWT>` (ours, or an external OIDC provider's) or `X-API-Key`.
+Missing or bad credentials answer 401 with a WWW-Authenticate challenge; a known caller without the
+right answers 403 `forbidden`, and every denial is logged (never with the credential itself).
+"""
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from starlette.concurrency import run_in_threadpool
+
+from app.container import Services
+from app.security import access, audit, policy
+from app.security.access import Forbidden
+from app.security.principal import Principal
+from app.security.roles import Role
+from app.security.tokens import Unauthenticated
+
+log = logging.getLogger("motcua.security")
+# Declared so that OpenAPI (and the Authorize button of /docs) knows both schemes; checked below by hand.
+API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="Khóa API (hệ thống tích hợp)")
+BEARER = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", refreshUrl="/api/v1/auth/token", auto_error=False)
+
+
+def _route_of(request: Request) -> tuple[str, str, list[str]]:
+    route = request.scope.get("route")
+    method = "GET" if request.method == "HEAD" else request.method
+    return method, getattr(route, "path", request.url.path), [str(t) for t in getattr(route, "tags", None) or []]
+
+
+def _authenticate(services: Services, request: Request) -> Principal:
+    key = request.headers.get("x-api-key")
+    if key:
+        behalf = request.headers.get("x-actor")
+        return services.accounts.from_api_key(key, on_behalf_of=behalf[:255] if behalf else None)
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return services.accounts.from_bearer(token.strip())
+    raise Unauthenticated("Cần đăng nhập (Authorization: Bearer …) hoặc khóa API (X-API-Key)")
+
+
+def _scope(services: Services, who: Principal, method: str, path: str, params: dict[str, Any],
+           query: dict[str, str], body: Any) -> access.Target:
+    """Unit scoping from the route's own parameters, so routes added later are covered by name."""
+    with services.db.read() as session:
+        if "task_id" in params:
+            claim = path.endswith("/claim") and isinstance(body, dict)
+            assign_to = str(body.get("assignee")) if claim and body.get("assignee") else None
+            return access.task(session, who, params["task_id"], acting=method != "GET", assign_to=assign_to)
+        if "instance_id" in params:
+            return access.instance(session, who, params["instance_id"])
+        if "code" in params and path.startswith("/api/v1/dossiers/"):
+            return access.dossier(session, who, params["code"])
+        if path in ("/api/v1/dossiers", "/api/v1/dossiers/queues") and method == "GET":
+            access.unit_filter(who, query.get("unit"))
+        elif path == "/api/v1/tasks" and method == "GET":
+            if query.get("processInstanceId"):
+                return access.instance(session, who, query["processInstanceId"])
+            if who.unit_scoped:
+                raise Forbidden("Cán bộ đơn vị xem bước xử lý theo hồ sơ: hãy chỉ rõ processInstanceId")
+        elif path == "/api/v1/dossiers" and method == "POST" and who.unit_scoped:
+            receiving = body.get("receivingUnit") if isinstance(body, dict) else None
+            if receiving not in who.units:
+                raise Forbidden(f"Chỉ tiếp nhận hồ sơ tại đơn vị {who.unit}")
+    return access.NOTHING
+
+
+def _deny(request: Request, who: Principal | None, reason: str) -> None:
+    log.warning("denied %s %s subject=%s role=%s unit=%s: %s", request.method, request.url.path,
+                who.subject if who else None, who.role if who else None, who.unit if who else None, reason)
+
+
+async def authorize(request: Request, _key: Annotated[str | None, Security(API_KEY)] = None,
+                    _bearer: Annotated[str | None, Security(BEARER)] = None) -> None:
+    method, path, tags = _route_of(request)
+    params = dict(request.path_params)
+    if policy.is_public(method, path):
+        audit.current.set(audit.AuditContext(actor="public", role=None, unit=None, action=f"{method} {path}",
+                                             data=params))
+        return
+    services: Services = request.app.state.services
+    try:
+        who = await run_in_threadpool(_authenticate, services, request)
+    except Unauthenticated as exc:
+        _deny(request, None, exc.code)
+        raise
+    try:
+        if who.role not in policy.allowed_roles(method, path):
+            raise Forbidden(f"Vai trò '{who.role}' không được phép {method} {path}")
+        if who.scopes and not who.scopes.intersection(tags):
+            raise Forbidden(f"Khóa API chỉ dùng cho: {', '.join(sorted(who.scopes))}")
+        body = None
+        if method == "POST" and (path == "/api/v1/dossiers" or path.endswith("/claim")) and who.unit_scoped:
+            try:
+                body = await request.json()
+            except ValueError:
+                body = None  # the route's own validation answers 422
+        target = await run_in_threadpool(_scope, services, who, method, path, params,
+                                         dict(request.query_params), body)
+    except Forbidden as exc:
+        _deny(request, who, exc.detail)
+        raise
+    request.state.principal = who
+    audit.current.set(audit.AuditContext(actor=who.actor, role=who.role, unit=who.unit, action=f"{method} {path}",
+                                         target=target.ref, before_status=target.status, data=params))
+
+
+def principal(request: Request) -> Principal:
+    who = getattr(request.state, "principal", None)
+    if who is None:  # only public routes get here without one; they must not ask
+        raise Unauthenticated("Cần đăng nhập")
+    return who
+
+
+Viewer = Annotated[Principal, Depends(principal)]
+
+
+def default_unit(who: Principal, unit: str | None) -> str | None:
+    """Unit-scoped staff see their own agency's dossiers unless they narrow it further."""
+    if unit is None and who.unit_scoped:
+        return who.agency or who.unit
+    return unit
+
+
+__all__ = ["Role", "Viewer", "authorize", "default_unit", "principal"]

@@ -1,0 +1,103 @@
+"""Unit scoping: may this principal see or act on this dossier, process instance or task?
+
+Each check answers the audit target ("dossier:<code>" or "instance:<id>") and its current status, or
+raises Forbidden. A record that does not exist passes, so the route itself answers its usual 404.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors import MotcuaError
+from app.security.principal import Principal
+from app.security.roles import Role, roles_for_group
+from persistence.dossier_models import Dossier
+from persistence.models import HumanTask, ProcessInstance
+
+RECEPTION_LANES = ("lane_reception",)
+HEADS = (Role.DIVISION_HEAD, Role.ONE_STOP_HEAD)
+
+
+class Forbidden(MotcuaError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, code="forbidden", status=403, title="Không có quyền thực hiện")
+
+
+@dataclass(frozen=True)
+class Target:
+    ref: str | None
+    status: str | None
+
+
+NOTHING = Target(None, None)
+
+
+def dossier(session: Session, who: Principal, code: str) -> Target:
+    row = session.get(Dossier, code)
+    if row is None:
+        return NOTHING
+    _check_dossier(who, row)
+    return Target(f"dossier:{code}", row.status)
+
+
+def instance(session: Session, who: Principal, instance_id: str) -> Target:
+    row = session.get(ProcessInstance, instance_id)
+    if row is None:
+        return NOTHING
+    owner = session.scalar(select(Dossier).where(Dossier.process_instance_id == instance_id))
+    if owner is not None:
+        _check_dossier(who, owner)
+        return Target(f"dossier:{owner.code}", owner.status)
+    if who.unit_scoped:
+        raise Forbidden("Cán bộ đơn vị chỉ xem phiên chạy gắn với hồ sơ của đơn vị mình")
+    return Target(f"instance:{instance_id}", row.status)
+
+
+def task(session: Session, who: Principal, task_id: str, *, acting: bool, assign_to: str | None = None) -> Target:
+    """Reading needs the dossier's unit; completing needs the step's group and unit, or being its assignee;
+    claiming is for oneself, except heads, who hand steps of their unit to their people (DOMAIN: assigns)."""
+    row = session.get(HumanTask, task_id)
+    if row is None:
+        return NOTHING
+    target = instance(session, who, row.process_instance_id)
+    if not acting or who.is_system_admin:
+        return target
+    label = row.name or row.element_id
+    if assign_to is not None and who.role in HEADS:
+        _check_step_unit(session, who, row)
+        return target
+    if assign_to is not None and assign_to != who.subject:
+        raise Forbidden(f"Chỉ lãnh đạo mới giao bước '{label}' cho người khác")
+    if row.assignee and row.assignee == who.subject:
+        return target
+    groups = list(row.candidate_groups or [])
+    if groups and not any(who.role in roles_for_group(g) for g in groups):
+        raise Forbidden(f"Bước '{label}' dành cho nhóm {', '.join(groups)}, không phải vai trò '{who.role}'")
+    if row.assignee and who.role not in HEADS:
+        raise Forbidden(f"Bước '{label}' đã được giao cho người khác")
+    _check_step_unit(session, who, row)
+    return target
+
+
+def _check_step_unit(session: Session, who: Principal, row: HumanTask) -> None:
+    # motcua:unit says which of the dossier's units does the step ("receiving" or "competent").
+    side = (row.properties or {}).get("motcua:unit")
+    if side is None:
+        side = "receiving" if row.lane in RECEPTION_LANES else "competent"
+    owner = session.scalar(select(Dossier).where(Dossier.process_instance_id == row.process_instance_id))
+    unit = None
+    if owner is not None:
+        unit = {"receiving": owner.receiving_unit, "competent": owner.competent_unit}.get(side, side)
+    if unit and who.unit_scoped and unit not in who.units:
+        raise Forbidden(f"Bước '{row.name or row.element_id}' thuộc đơn vị {unit}")
+
+
+def unit_filter(who: Principal, unit: str | None) -> None:
+    if who.unit_scoped and unit is not None and unit not in who.units:
+        raise Forbidden(f"Chỉ xem được hồ sơ của đơn vị {', '.join(sorted(who.units))}")
+
+
+def _check_dossier(who: Principal, row: Dossier) -> None:
+    if not who.may_see_units(row.receiving_unit, row.competent_unit):
+        raise Forbidden(f"Hồ sơ {row.code} không thuộc đơn vị tiếp nhận hay giải quyết của bạn")

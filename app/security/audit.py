@@ -1,0 +1,114 @@
+"""The tamper-evident audit log: one hash-chained row per committed write transaction.
+
+The row is appended from the writer session's `before_commit` hook, so it commits or rolls back with the
+command it describes, whichever service ran it. Who acted comes from a context variable set by the API's
+authorization step (the CLI and background work record themselves as "system"). Appends are serialized
+(PostgreSQL: a transaction-scoped advisory lock; SQLite: writers already hold BEGIN IMMEDIATE) and
+`prev_hash` is unique, so the chain can never fork.
+"""
+
+import hashlib
+import json
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from persistence.db import Database
+from persistence.dossier_models import Dossier
+from persistence.models import ProcessInstance
+from persistence.security_models import AuditEvent
+
+GENESIS = "0" * 64
+_PG_LOCK_KEY = 0x6D6F7463  # "motc": one advisory lock for the whole chain
+
+
+_WROTE = "motcua_audit_wrote"
+
+
+def _mark_written(session: Session, _flush_context) -> None:
+    session.info[_WROTE] = True
+
+
+def _mark_bulk_write(state) -> None:  # insert()/update()/delete() run through session.execute
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_WROTE] = True
+
+
+@dataclass
+class AuditContext:
+    actor: str | None
+    role: str | None
+    unit: str | None
+    action: str
+    target: str | None = None  # "dossier:<code>" or "instance:<id>"
+    before_status: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+current: ContextVar[AuditContext | None] = ContextVar("motcua_audit", default=None)
+
+
+def row_hash(row: AuditEvent) -> str:
+    body = {"seq": row.seq, "at": row.at.astimezone(UTC).isoformat(timespec="microseconds"), "actor": row.actor,
+            "role": row.role, "unit": row.unit_code, "action": row.action, "target": row.target,
+            "before": row.before_status, "after": row.after_status, "data": row.data or {}, "prev": row.prev_hash}
+    encoded = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+def status_of(session: Session, target: str | None) -> str | None:
+    if not target:
+        return None
+    kind, _, key = target.partition(":")
+    if kind == "dossier":
+        dossier = session.get(Dossier, key)
+        return dossier.status if dossier else None
+    if kind == "instance":
+        instance = session.get(ProcessInstance, key)
+        return instance.status if instance else None
+    return None
+
+
+class AuditLog:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        db.on_writer_event("after_flush", _mark_written)
+        db.on_writer_event("do_orm_execute", _mark_bulk_write)
+        db.on_write_commit(self.append)
+
+    def append(self, session: Session) -> None:
+        if not (session.info.pop(_WROTE, False) or session.new or session.dirty or session.deleted):
+            return  # a transaction that changed nothing (e.g. a worker finding no due timer) is not a command
+        ctx = current.get() or AuditContext(actor="system", role=None, unit=None, action="internal")
+        if self.db.dialect == "postgresql":
+            # Flush first: the command takes all its row locks before queueing for the chain's lock, so a
+            # holder of the chain lock never waits on a row held by a command queued behind it (no deadlock).
+            session.flush()
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+        last = session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc())
+                               .limit(1)).first()
+        row = AuditEvent(seq=(last.seq + 1) if last else 1, at=datetime.now(UTC), actor=ctx.actor, role=ctx.role,
+                         unit_code=ctx.unit, action=ctx.action[:255], target=ctx.target,
+                         before_status=ctx.before_status, after_status=status_of(session, ctx.target),
+                         data=ctx.data, prev_hash=last.hash if last else GENESIS)
+        row.hash = row_hash(row)
+        session.add(row)
+
+    def verify(self, batch: int = 1000) -> dict[str, Any]:
+        """Walk the chain in order; the first row whose hash or link does not match is reported."""
+        checked, prev, after_seq = 0, GENESIS, 0
+        with self.db.read() as session:
+            while True:
+                rows = list(session.scalars(select(AuditEvent).where(AuditEvent.seq > after_seq)
+                                            .order_by(AuditEvent.seq).limit(batch)))
+                if not rows:
+                    return {"ok": True, "checked": checked, "firstBadEventId": None}
+                for row in rows:
+                    checked += 1
+                    if row.prev_hash != prev or row.hash != row_hash(row):
+                        return {"ok": False, "checked": checked, "firstBadEventId": row.id}
+                    prev, after_seq = row.hash, row.seq

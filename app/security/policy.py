@@ -1,0 +1,78 @@
+"""The one authorization table: (method, route template) → who may call it.
+
+Routes missing from the table are open to system admins only, and tests/test_authorization.py fails
+until they are classified, so a new route cannot slip through unnoticed. Unit scoping (which dossier,
+instance or task) is applied on top of this by api/security.py from the route's path parameters.
+"""
+
+from app.security.roles import ADMINS, STAFF, Role
+
+PUBLIC = frozenset({"*public*"})  # no credentials needed
+
+R = Role
+EVERYONE = frozenset(STAFF | ADMINS | {R.AUDITOR, R.INTEGRATOR})
+READERS = EVERYONE  # read-only views; unit-scoped roles only see their own agency's records
+ACTORS = frozenset(STAFF | {R.SYSTEM_ADMIN})  # who moves dossiers and tasks forward
+SYSTEMS = frozenset({R.SYSTEM_ADMIN, R.INTEGRATOR})
+ADMIN_ONLY = frozenset(ADMINS)
+CITYWIDE_READERS = frozenset({R.SYSTEM_ADMIN, R.AUDITOR, R.INTEGRATOR})
+
+POLICY: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/api/v1/public/dossiers/{code}"): PUBLIC,
+    ("POST", "/api/v1/auth/token"): PUBLIC,
+    ("POST", "/api/v1/auth/refresh"): PUBLIC,
+    ("GET", "/api/v1/auth/me"): EVERYONE,
+    ("GET", "/api/v1/audit/verify"): frozenset({R.SYSTEM_ADMIN, R.AUDITOR}),
+    # diagrams
+    ("POST", "/api/v1/deployments"): ADMIN_ONLY,
+    ("GET", "/api/v1/process-definitions"): READERS,
+    ("GET", "/api/v1/process-definitions/{definition_id}"): READERS,
+    ("GET", "/api/v1/process-definitions/{definition_id}/xml"): READERS,
+    # raw process instances: staff work through dossiers; systems and admins may start bare processes
+    ("POST", "/api/v1/process-definitions/key/{key}/start"): SYSTEMS,
+    ("POST", "/api/v1/process-definitions/{definition_id}/start"): SYSTEMS,
+    ("GET", "/api/v1/process-instances"): CITYWIDE_READERS,
+    ("GET", "/api/v1/process-instances/{instance_id}"): READERS,
+    ("GET", "/api/v1/process-instances/{instance_id}/history"): READERS,
+    ("GET", "/api/v1/tasks"): READERS,
+    ("GET", "/api/v1/tasks/{task_id}"): READERS,
+    ("POST", "/api/v1/tasks/{task_id}/claim"): ACTORS,
+    ("POST", "/api/v1/tasks/{task_id}/complete"): ACTORS,
+    ("POST", "/api/v1/messages"): SYSTEMS,
+    # catalogue and calendar: everyone reads, admins edit
+    ("GET", "/api/v1/procedures"): READERS,
+    ("GET", "/api/v1/procedures/{code}"): READERS,
+    ("POST", "/api/v1/procedures"): ADMIN_ONLY,
+    ("PUT", "/api/v1/procedures/{code}"): ADMIN_ONLY,
+    ("GET", "/api/v1/units"): READERS,
+    ("GET", "/api/v1/calendar"): READERS,
+    ("GET", "/api/v1/calendar/overrides"): READERS,
+    ("POST", "/api/v1/calendar/overrides"): ADMIN_ONLY,
+    ("DELETE", "/api/v1/calendar/overrides/{override_id}"): ADMIN_ONLY,
+    ("GET", "/api/v1/calendar/add-workdays"): READERS,
+    # dossiers
+    ("POST", "/api/v1/dossiers"): frozenset({R.RECEPTION_CLERK, R.ONE_STOP_HEAD, R.SYSTEM_ADMIN, R.INTEGRATOR}),
+    ("GET", "/api/v1/dossiers"): READERS,
+    ("GET", "/api/v1/dossiers/queues"): READERS,
+    ("GET", "/api/v1/dossiers/{code}"): READERS,
+    ("POST", "/api/v1/dossiers/{code}/actions/{action}"): frozenset(ACTORS | {R.INTEGRATOR}),
+    ("PUT", "/api/v1/dossiers/{code}/documents/{document_code}/file"):
+        frozenset({R.RECEPTION_CLERK, R.ONE_STOP_HEAD, R.SPECIALIST, R.SYSTEM_ADMIN, R.INTEGRATOR}),
+    ("GET", "/api/v1/dossiers/{code}/documents/{document_code}/file"): READERS,
+    ("GET", "/api/v1/dossiers/{code}/forms/{form}"): READERS,
+}
+
+DEFAULT = frozenset({R.SYSTEM_ADMIN})
+
+
+def allowed_roles(method: str, path: str) -> frozenset[str]:
+    return POLICY.get((method, path), DEFAULT)
+
+
+def is_public(method: str, path: str) -> bool:
+    return POLICY.get((method, path)) is PUBLIC
+
+
+def is_classified(method: str, path: str) -> bool:
+    return (method, path) in POLICY
