@@ -61,6 +61,24 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
         frozenset({R.RECEPTION_CLERK, R.ONE_STOP_HEAD, R.SPECIALIST, R.SYSTEM_ADMIN, R.INTEGRATOR}),
     ("GET", "/api/v1/dossiers/{code}/documents/{document_code}/file"): READERS,
     ("GET", "/api/v1/dossiers/{code}/forms/{form}"): READERS,
+    # diagrams drawn, versions compared; instance operations and migration are admin work
+    ("GET", "/api/v1/process-definitions/{definition_id}/diagram.svg"): READERS,
+    ("GET", "/api/v1/process-instances/{instance_id}/diagram.svg"): READERS,
+    ("GET", "/api/v1/process-definitions/{definition_id}/diff/{other_id}"): READERS,
+    ("POST", "/api/v1/process-instances/{instance_id}/suspend"): ADMIN_ONLY,
+    ("POST", "/api/v1/process-instances/{instance_id}/resume"): ADMIN_ONLY,
+    ("POST", "/api/v1/process-instances/{instance_id}/terminate"): ADMIN_ONLY,
+    ("POST", "/api/v1/process-instances/{instance_id}/move-token"): frozenset({R.SYSTEM_ADMIN}),
+    ("POST", "/api/v1/migrations/plan"): frozenset({R.SYSTEM_ADMIN}),
+    ("POST", "/api/v1/migrations/execute"): frozenset({R.SYSTEM_ADMIN}),
+    # background work and integrations: city-wide queues; callbacks prove themselves with an HMAC signature
+    ("GET", "/api/v1/incidents"): frozenset({R.SYSTEM_ADMIN, R.AUDITOR}),
+    ("POST", "/api/v1/incidents/{incident_id}/retry"): frozenset({R.SYSTEM_ADMIN}),
+    ("GET", "/api/v1/outbox"): CITYWIDE_READERS,
+    ("POST", "/api/v1/outbox/{message_id}/retry"): frozenset({R.SYSTEM_ADMIN}),
+    ("GET", "/metrics"): CITYWIDE_READERS,
+    ("POST", "/api/v1/integrations/moh/callback"): PUBLIC,
+    ("POST", "/api/v1/integrations/payment/callback"): PUBLIC,
 }
 
 DEFAULT = frozenset({R.SYSTEM_ADMIN})
