@@ -7,6 +7,7 @@ import time
 import httpx
 
 from tests import diagrams, layout
+from tests.conftest import ADMIN_HEADERS
 from tests.test_api_processes import complete, deploy
 from tests.test_instance_operations import history, op
 
@@ -139,7 +140,7 @@ def test_migration_racing_a_task_completion_never_overwrites(client, server):
         results: dict[str, object] = {}
 
         def call(name: str, url: str, body: dict, barrier: threading.Barrier, results: dict[str, object]) -> None:
-            with httpx.Client(base_url=server.url, timeout=30) as http:
+            with httpx.Client(base_url=server.url, timeout=30, headers=ADMIN_HEADERS) as http:
                 barrier.wait()
                 response = http.post(url, json=body, headers=ADMIN)
                 results[name] = (response.status_code, response.json())
