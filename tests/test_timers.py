@@ -246,3 +246,62 @@ def test_a_dead_workers_claim_is_taken_over_after_its_lease(client, services):
     assert len(events_of(services, instance["id"], "timer.fired")) == 1
     with services.db.read() as session:
         assert session.scalar(select(func.count()).select_from(ProcessInstance)) == 1
+
+
+def budget_task(key: str, budget: str) -> bytes:
+    return (HEADER.format(key=key) + f'''<bpmn:process id="{key}" isExecutable="true">
+<bpmn:startEvent id="start"/>
+<bpmn:userTask id="review" name="Xem xét"><bpmn:extensionElements><camunda:properties>
+<camunda:property name="motcua:workdays" value="{budget}"/></camunda:properties></bpmn:extensionElements>
+</bpmn:userTask>
+<bpmn:endEvent id="end"/>
+<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
+<bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end"/>
+</bpmn:process>
+</bpmn:definitions>
+''').encode()
+
+
+def test_step_budget_in_working_days_gives_every_task_row_its_due_time(client):
+    deploy(client, ("w.bpmn", budget_task("budget_ok", "1.5")))
+    before = datetime.now(UTC)
+    [task] = start(client, "budget_ok")["openTasks"]
+    after = datetime.now(UTC)
+    calendar = WorkingCalendar()
+    assert datetime.fromisoformat(task["dueAt"]) in {calendar.deadline(before, 1.5), calendar.deadline(after, 1.5)}
+    bad = client.post("/api/v1/deployments", files=[("file", ("w.bpmn", budget_task("budget_bad", "-1"),
+                                                              "application/xml"))])
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid_timer" and bad.json()["elementId"] == "review"
+
+
+def test_task_completion_racing_the_timer_has_one_winner_per_instance(client, services):
+    """People complete the step while the worker fires its boundary timer: each instance takes exactly one."""
+    import threading
+
+    deploy(client, ("b.bpmn", task_with_boundary("boundary_race", "PT1H")))
+    started = [start(client, "boundary_race") for _ in range(12)]
+    later = datetime.now(UTC) + timedelta(hours=2)
+    worker = worker_for(services, batch_size=4, concurrency=2)
+    answers: list[int] = []
+
+    def people() -> None:
+        for instance in started:
+            response = client.post(f"/api/v1/tasks/{instance['openTasks'][0]['id']}/complete",
+                                   json={"variables": {}})
+            answers.append(response.status_code)
+
+    thread = threading.Thread(target=people)
+    thread.start()
+    while worker.tick(later).claimed:
+        pass
+    thread.join()
+    while worker.tick(later).claimed:  # jobs released after a lost race are looked at again
+        pass
+    assert set(answers) <= {200, 409}
+    for instance in started:
+        fired = events_of(services, instance["id"], "timer.fired")
+        completed = [e for e in events_of(services, instance["id"], "task.completed") if e.element_id == "appraise"]
+        assert len(fired) + len(completed) == 1, instance["id"]
+    assert answers.count(200) == sum(
+        1 for i in started if events_of(services, i["id"], "task.completed"))
+    assert jobs(services) == []

@@ -228,7 +228,13 @@ class InstanceService:
         return _LazyCalendar(self.calendar_source, session)
 
     def _load(self, session: Session, instance_id: str):
-        row = self.instance_row(session, instance_id)
+        # PostgreSQL: lock the instance row before anything else, so every command (people, worker) takes
+        # its locks in the same order (instance, then tasks, waits, jobs, dossier) and none can deadlock; the
+        # loser then sees the winner's state. The version check still guards SQLite and any other path.
+        row = session.get(ProcessInstance, instance_id, with_for_update=self.db.dialect == "postgresql",
+                          populate_existing=True)
+        if row is None:
+            raise NotFound(f"Không có phiên chạy '{instance_id}'", field="id")
         if row.status != "running":
             raise Conflict(f"Phiên chạy đang ở trạng thái '{row.status}', không thể thao tác")
         model = self.deployments.model_of(session, row.definition_id)
@@ -285,7 +291,7 @@ class InstanceService:
                 candidate_users=list(info.candidate_users) if info else [],
                 assignee=info.assignee if info else None, form=info.form if info else None,
                 properties=dict(info.properties) if info else {}, status="open", created_at=now,
-                due_at=resolve_due(info.due_date if info else None, now, calendar, snapshot.variables),
+                due_at=_due_of(info, now, calendar, snapshot.variables),
             )
             session.add(task)
             session.add_all(TaskCandidateGroup(task_id=task.id, group_name=g) for g in task.candidate_groups)
@@ -293,6 +299,17 @@ class InstanceService:
                                 at=now, data={"taskId": ready.id}))
             open_rows.append(task)
         return open_rows
+
+
+def _due_of(info: Any, now: datetime, calendar: timers.TimerCalendar, variables: dict[str, Any]) -> datetime | None:
+    """camunda:dueDate when the diagram gives one, else the step budget `motcua:workdays` in working days."""
+    if info is None:
+        return None
+    due = resolve_due(info.due_date, now, calendar, variables)
+    budget = info.properties.get("motcua:workdays")
+    if due is None and budget:
+        due = resolve_due(f"workdays({budget})", now, calendar)
+    return due
 
 
 def _now() -> datetime:
