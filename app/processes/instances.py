@@ -227,14 +227,18 @@ class InstanceService:
     def _calendar(self, session: Session) -> timers.TimerCalendar:
         return _LazyCalendar(self.calendar_source, session)
 
-    def _load(self, session: Session, instance_id: str):
-        # PostgreSQL: lock the instance row before anything else, so every command (people, worker) takes
-        # its locks in the same order (instance, then tasks, waits, jobs, dossier) and none can deadlock; the
-        # loser then sees the winner's state. The version check still guards SQLite and any other path.
+    def lock_in(self, session: Session, instance_id: str) -> ProcessInstance:
+        """PostgreSQL: lock the instance row before anything else, so every command (people, worker, dossier
+        actions) takes its locks in the same order (instance, then tasks, waits, jobs, dossier) and none can
+        deadlock; the loser then sees the winner's state. The version check still guards SQLite."""
         row = session.get(ProcessInstance, instance_id, with_for_update=self.db.dialect == "postgresql",
                           populate_existing=True)
         if row is None:
             raise NotFound(f"Không có phiên chạy '{instance_id}'", field="id")
+        return row
+
+    def _load(self, session: Session, instance_id: str):
+        row = self.lock_in(session, instance_id)
         if row.status != "running":
             raise Conflict(f"Phiên chạy đang ở trạng thái '{row.status}', không thể thao tác")
         model = self.deployments.model_of(session, row.definition_id)
