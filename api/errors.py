@@ -62,7 +62,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     @app.exception_handler(PoolTimeoutError)
     async def _database_down(request: Request, exc: Exception) -> JSONResponse:
-        log.warning("database unavailable: %s", exc.__class__.__name__)
+        log.warning("database unavailable: %s %s", exc.__class__.__name__, str(exc)[:300])
         response = problem(503, "database_unavailable", "Hệ thống tạm thời không truy cập được cơ sở dữ liệu",
                            "Vui lòng thử lại sau ít phút", request.url.path)
         response.headers["Retry-After"] = "5"

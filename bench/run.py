@@ -59,6 +59,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              f"{TASKS_PER_INSTANCE} per instance)")
     parser.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK_STEPS} steps, tiny warm-up")
     parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL service layer")
+    parser.add_argument("--timers", type=int, default=0,
+                        help="also fire this many due timers with 2 worker processes on PostgreSQL (bench.timers)")
     parser.add_argument("--profile", action="store_true",
                         help="afterwards, cProfile the SQLite service step and print its top entries")
     args = parser.parse_args(argv)
@@ -141,6 +143,12 @@ def main(argv: list[str] | None = None) -> int:
         run.notes.append("PostgreSQL skipped: --no-postgres")
     else:
         bench_postgres(run)
+    if args.timers:
+        from bench.timers import measure as measure_timers
+
+        _log("timers on PostgreSQL …")
+        run.notes.append(measure_timers(args.timers))
+        _log(run.notes[-1])
     points = state_sizes(model, WorkflowEngine())
     summary = size_summary(points)
     history = run.history.get("sqlite", {"median": 0, "max": 0, "events_per_instance": 0})

@@ -147,34 +147,30 @@ def latencies_ms(db: Database) -> tuple[list[float], datetime]:
     return values, max(at for at, _ in rows)
 
 
-def main(argv: list[str] | None = None) -> None:
+def measure(timers: int = 10_000, workers: int = 2, batch: int = 50) -> str:
+    """Run the scenario on a throw-away PostgreSQL database; return the one-line result."""
     from bench import pg
 
-    parser = argparse.ArgumentParser(prog="python -m bench.timers", description=__doc__)
-    parser.add_argument("--timers", type=int, default=10_000)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--batch", type=int, default=50)
-    args = parser.parse_args(argv)
     admin = pg.admin_url()
     problem = pg.unreachable_reason(admin)
     if problem:
-        sys.exit(f"PostgreSQL needed: {problem}")
+        raise RuntimeError(f"PostgreSQL needed: {problem}")
     url = pg.create_database(admin)
     db = Database(url)
     upgrade(db.engine)
     services = build_services(Settings(database_url=url))
-    workers: list[subprocess.Popen] = []
+    processes: list[subprocess.Popen] = []
     try:
         started = time.perf_counter()
-        waiting_instances(services, args.timers)
-        print(f"prepared {args.timers} waiting instances in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        waiting_instances(services, timers)
+        print(f"prepared {timers} waiting instances in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         log_dir = Path(tempfile.mkdtemp(prefix="motcua-bench-timers-"))
-        workers = spawn_workers(url, args.workers, log_dir, job_batch_size=args.batch, worker_poll_seconds=0.05)
-        wait_until_started(workers, log_dir)
+        processes = spawn_workers(url, workers, log_dir, job_batch_size=batch, worker_poll_seconds=0.05)
+        wait_until_started(processes, log_dir)
         due = datetime.now(UTC)
         make_all_due(db, due)
         while pending_jobs(db) > 0:
-            if all(w.poll() is not None for w in workers):
+            if all(p.poll() is not None for p in processes):
                 raise RuntimeError("every worker exited")
             time.sleep(0.2)
         values, last = latencies_ms(db)
@@ -182,16 +178,25 @@ def main(argv: list[str] | None = None) -> None:
         elapsed = (last - due).total_seconds()
         values.sort()
         p99 = values[min(len(values) - 1, int(0.99 * len(values)))]
-        print(f"{fired} timers fired by {args.workers} worker processes (batch {args.batch}) on PostgreSQL "
-              f"{pg.server_version(url)}: due→fired median {statistics.median(values):.0f} ms, "
-              f"p99 {p99:.0f} ms, max {values[-1]:.0f} ms; {fired / elapsed:.0f} timers/s over {elapsed:.1f} s")
-        if fired != args.timers:
-            sys.exit(f"expected {args.timers} firings, counted {fired}")
+        if fired != timers:
+            raise RuntimeError(f"expected {timers} firings, counted {fired}")
+        return (f"timers: {fired} due at once, fired by {workers} `motcua worker` processes (batch {batch}) on "
+                f"PostgreSQL {pg.server_version(url)}: due→fired median {statistics.median(values):.0f} ms, "
+                f"p99 {p99:.0f} ms, max {values[-1]:.0f} ms; {fired / elapsed:.0f} timers/s over {elapsed:.1f} s")
     finally:
-        stop_workers(workers)
+        stop_workers(processes)
         services.close()
         db.dispose()
         pg.drop_database(admin, url)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.timers", description=__doc__)
+    parser.add_argument("--timers", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=50)
+    args = parser.parse_args(argv)
+    print(measure(args.timers, args.workers, args.batch))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,11 @@
 """Working-day timers in diagrams, the timer jobs they leave, the worker that fires them, and incidents."""
 
+import os
+import subprocess
+import sys
+import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -12,6 +17,8 @@ from persistence.job_models import Job
 from persistence.models import Event, ProcessInstance
 from tests.diagrams import HEADER
 from tests.test_api_processes import complete, deploy, start
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def timer_then_task(key: str, expression: str, after: str = "") -> bytes:
@@ -246,3 +253,95 @@ def test_a_dead_workers_claim_is_taken_over_after_its_lease(client, services):
     assert len(events_of(services, instance["id"], "timer.fired")) == 1
     with services.db.read() as session:
         assert session.scalar(select(func.count()).select_from(ProcessInstance)) == 1
+
+
+def budget_task(key: str, budget: str) -> bytes:
+    return (HEADER.format(key=key) + f'''<bpmn:process id="{key}" isExecutable="true">
+<bpmn:startEvent id="start"/>
+<bpmn:userTask id="review" name="Xem xét"><bpmn:extensionElements><camunda:properties>
+<camunda:property name="motcua:workdays" value="{budget}"/></camunda:properties></bpmn:extensionElements>
+</bpmn:userTask>
+<bpmn:endEvent id="end"/>
+<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
+<bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end"/>
+</bpmn:process>
+</bpmn:definitions>
+''').encode()
+
+
+def test_step_budget_in_working_days_gives_every_task_row_its_due_time(client):
+    deploy(client, ("w.bpmn", budget_task("budget_ok", "1.5")))
+    before = datetime.now(UTC)
+    [task] = start(client, "budget_ok")["openTasks"]
+    after = datetime.now(UTC)
+    calendar = WorkingCalendar()
+    assert datetime.fromisoformat(task["dueAt"]) in {calendar.deadline(before, 1.5), calendar.deadline(after, 1.5)}
+    bad = client.post("/api/v1/deployments", files=[("file", ("w.bpmn", budget_task("budget_bad", "-1"),
+                                                              "application/xml"))])
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid_timer" and bad.json()["elementId"] == "review"
+
+
+def test_task_completion_racing_the_timer_has_one_winner_per_instance(client, services):
+    """People complete the step while the worker fires its boundary timer: each instance takes exactly one."""
+    deploy(client, ("b.bpmn", task_with_boundary("boundary_race", "PT1H")))
+    started = [start(client, "boundary_race") for _ in range(12)]
+    later = datetime.now(UTC) + timedelta(hours=2)
+    worker = worker_for(services, batch_size=4, concurrency=2)
+    answers: list[int] = []
+
+    def people() -> None:
+        for instance in started:
+            response = client.post(f"/api/v1/tasks/{instance['openTasks'][0]['id']}/complete",
+                                   json={"variables": {}})
+            answers.append(response.status_code)
+
+    thread = threading.Thread(target=people)
+    thread.start()
+    while worker.tick(later).claimed:
+        pass
+    thread.join()
+    while worker.tick(later).claimed:  # jobs released after a lost race are looked at again
+        pass
+    assert set(answers) <= {200, 409}
+    for instance in started:
+        fired = events_of(services, instance["id"], "timer.fired")
+        completed = [e for e in events_of(services, instance["id"], "task.completed") if e.element_id == "appraise"]
+        assert len(fired) + len(completed) == 1, instance["id"]
+    assert answers.count(200) == sum(
+        1 for i in started if events_of(services, i["id"], "task.completed"))
+    assert jobs(services) == []
+
+
+@pytest.mark.parametrize(("method", "path", "body", "field"), [
+    ("post", "/api/v1/calendar/overrides", {"date": "2026-02-30", "kind": "day-off", "reason": "Ngày không có"},
+     "date"),
+    ("post", "/api/v1/calendar/overrides", {"date": "31/12/2026", "kind": "day-off", "reason": "Sai định dạng"},
+     "date"),
+    ("get", "/api/v1/calendar/add-workdays?start=2026-01-01&days=-5", None, "days"),
+    ("get", "/api/v1/calendar/add-workdays?start=2026-01-01&days=99999", None, "days"),
+    ("get", "/api/v1/calendar/add-workdays?start=2026-13-01&days=1", None, "start"),
+    ("post", "/api/v1/incidents/mot/retry", None, "incident_id"),
+    ("get", "/api/v1/incidents?limit=0", None, "limit"),
+])
+def test_bad_calendar_and_incident_input_is_422_and_stores_nothing(client, method, path, body, field):
+    response = client.request(method.upper(), path, json=body)
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["code"] == "validation_error" and field in (problem.get("field") or "")
+    assert client.get("/api/v1/calendar/overrides").json() == []
+
+
+def test_motcua_worker_once_fires_due_timers_on_sqlite(client, services, tmp_path):
+    if services.db.dialect != "sqlite":
+        pytest.skip("the single-worker SQLite path; PostgreSQL has its own multi-process test")
+    deploy(client, ("t.bpmn", timer_then_task("timer_cli", "PT1H")))
+    instance = start(client, "timer_cli")
+    with services.db.transaction() as session:  # due now: the CLI uses the real clock
+        for job in session.scalars(select(Job)):
+            job.next_attempt_at = datetime.now(UTC) - timedelta(seconds=1)
+    env = {**os.environ, "MOTCUA_DATABASE_URL": services.settings.database_url}
+    done = subprocess.run([sys.executable, "-m", "app.cli", "worker", "--once"], env=env, capture_output=True,
+                          text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert "claimed=1 done=1" in done.stdout
+    assert len(events_of(services, instance["id"], "timer.fired")) == 1

@@ -85,6 +85,7 @@ class LifecycleService:
             dossier = session.get(Dossier, code)
             if dossier is None:
                 raise NotFound(f"Không có hồ sơ '{code}'", field="code")
+            self.instances.lock_in(session, dossier.process_instance_id)  # instance before dossier, like the worker
             now = datetime.now(UTC)
             data = self._handlers[action](session, dossier, request, actor, now)
             dossier.updated_at = now  # always written, so the version check always runs

@@ -291,6 +291,8 @@ def _check_timers(process: etree._Element, filename: str) -> None:
     nodes = [(n, n.text) for tag in ("timeDuration", "timeDate") for n in process.iter(f"{{{BPMN_NS}}}{tag}")]
     nodes += [(n, n.get(f"{{{CAMUNDA_NS}}}dueDate")) for n in process.iter()
               if isinstance(n.tag, str) and n.get(f"{{{CAMUNDA_NS}}}dueDate") is not None]
+    nodes += [(n, f"workdays({n.get('value')})") for n in process.iter(f"{{{CAMUNDA_NS}}}property")
+              if n.get("name") == "motcua:workdays"]
     for node, text in nodes:
         owner = node
         while owner is not None and owner.get("id") is None:

@@ -19,6 +19,7 @@ from typing import Protocol
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.errors import Conflict
 from persistence.db import Database
@@ -154,7 +155,7 @@ class Worker:
             return "gone"
         except Postpone as exc:
             return self._release(job_id, now + timedelta(seconds=exc.seconds), str(exc))
-        except Conflict as exc:  # a concurrent command changed the instance first: look again at once
+        except (Conflict, StaleDataError) as exc:  # a concurrent command changed the instance first: look again
             return self._release(job_id, now, str(exc))
         except Exception as exc:
             log.warning("job %s failed: %s", job_id, exc)
@@ -162,7 +163,7 @@ class Worker:
 
     def _release(self, job_id: int, when: datetime, reason: str) -> str:
         with self.db.transaction() as session:
-            job = session.get(Job, job_id)
+            job = session.get(Job, job_id, with_for_update=self.db.dialect == "postgresql")
             if job is None or job.locked_by != self.worker_id:
                 return "gone"
             job.status, job.locked_by, job.locked_until = "pending", None, None
@@ -171,7 +172,7 @@ class Worker:
 
     def _fail(self, job_id: int, now: datetime, exc: Exception) -> str:
         with self.db.transaction() as session:
-            job = session.get(Job, job_id)
+            job = session.get(Job, job_id, with_for_update=self.db.dialect == "postgresql")
             if job is None or job.locked_by != self.worker_id:
                 return "gone"
             job.attempts += 1

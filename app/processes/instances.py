@@ -240,8 +240,18 @@ class InstanceService:
     def _calendar(self, session: Session) -> timers.TimerCalendar:
         return _LazyCalendar(self.calendar_source, session)
 
+    def lock_in(self, session: Session, instance_id: str) -> ProcessInstance:
+        """PostgreSQL: lock the instance row before anything else, so every command (people, worker, dossier
+        actions) takes its locks in the same order (instance, then tasks, waits, jobs, dossier) and none can
+        deadlock; the loser then sees the winner's state. The version check still guards SQLite."""
+        row = session.get(ProcessInstance, instance_id, with_for_update=self.db.dialect == "postgresql",
+                          populate_existing=True)
+        if row is None:
+            raise NotFound(f"Không có phiên chạy '{instance_id}'", field="id")
+        return row
+
     def _load(self, session: Session, instance_id: str):
-        row = self.instance_row(session, instance_id)
+        row = self.lock_in(session, instance_id)
         if row.status != "running":
             raise Conflict(f"Phiên chạy đang ở trạng thái '{row.status}', không thể thao tác")
         model = self.deployments.model_of(session, row.definition_id)
@@ -299,8 +309,7 @@ class InstanceService:
                 assignee=resolve_text(info.assignee, ready.data) if info else None,
                 form=_form_with_follow_up(info, ready.data, now),
                 properties=dict(info.properties) if info else {}, status="open", created_at=now,
-                due_at=resolve_due(resolve_text(info.due_date, ready.data) if info else None, now, calendar,
-                                   snapshot.variables),
+                due_at=_due_of(info, ready.data, now, calendar, snapshot.variables),
             )
             session.add(task)
             session.add_all(TaskCandidateGroup(task_id=task.id, group_name=g) for g in task.candidate_groups)
@@ -318,6 +327,19 @@ def _form_with_follow_up(info: ElementInfo | None, data: dict[str, Any], now: da
     if follow_up is None:
         return info.form
     return {**(info.form or {"key": None, "fields": []}), "followUpAt": follow_up.isoformat()}
+
+
+def _due_of(info: ElementInfo | None, data: dict[str, Any], now: datetime, calendar: timers.TimerCalendar,
+            variables: dict[str, Any]) -> datetime | None:
+    """camunda:dueDate when the diagram gives one (an expression is resolved on the task's data first), else the
+    step budget `motcua:workdays` in working days."""
+    if info is None:
+        return None
+    due = resolve_due(resolve_text(info.due_date, data), now, calendar, variables)
+    budget = info.properties.get("motcua:workdays")
+    if due is None and budget:
+        due = resolve_due(f"workdays({budget})", now, calendar)
+    return due
 
 
 def _now() -> datetime:
