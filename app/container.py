@@ -105,16 +105,19 @@ def build_services(settings: Settings) -> Services:
     inbound = InboundOnce(instances)
     instances.calendar_source = calendars.working_calendar
     instances.listeners.append(sync_timer_jobs)
-    worker = Worker(db, [TimerHandler(instances)], scans=[DeadlineScan(db, calendars)], options=WorkerOptions(
+    lifecycle = LifecycleService(instances, calendars, changes)
+    options = WorkerOptions(
         batch_size=settings.job_batch_size, concurrency=settings.job_concurrency,
-        lease_seconds=settings.job_lease_seconds,
-        max_attempts=settings.job_max_attempts, backoff_seconds=settings.job_backoff_seconds,
-        poll_seconds=settings.worker_poll_seconds, scan_interval_seconds=settings.scan_interval_seconds),
-        pumps=_outbox_pumps(build_dispatcher(settings, db)))
+        lease_seconds=settings.job_lease_seconds, max_attempts=settings.job_max_attempts,
+        backoff_seconds=settings.job_backoff_seconds, poll_seconds=settings.worker_poll_seconds,
+        scan_interval_seconds=settings.scan_interval_seconds)
+    worker = Worker(db, [TimerHandler(instances)],
+                    scans=[DeadlineScan(db, calendars), lifecycle.close_unanswered_supplements],
+                    options=options, pumps=_outbox_pumps(build_dispatcher(settings, db)))
     return Services(
         settings=settings, db=db, deployments=deployments, instances=instances, queries=InstanceQueries(db),
         catalogue=CatalogueService(db), reception=ReceptionService(instances, calendars, tracker),
-        lifecycle=LifecycleService(instances, calendars, changes), dossiers=DossierQueries(db, calendars),
+        lifecycle=lifecycle, dossiers=DossierQueries(db, calendars),
         files=DocumentFiles(db, FileStore(settings.files_dir, settings.max_document_bytes)),
         calendar=calendars, inbound=inbound,
         callbacks=SignedCallbacks(instances, inbound, moh_secret=settings.moh_callback_secret,

@@ -5,7 +5,7 @@ counter, so two clerks acting at once get one success and one 409.
 """
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -48,6 +48,8 @@ ACTION_LABEL_VI = {
     "consult-answered": "Nhận ý kiến của cơ quan được hỏi",
 }
 DECIDED_STEPS = ("issue", "return")
+# Decree 118 gives the applicant 15 days (not working days) to bring a requested supplement.
+SUPPLEMENT_ANSWER_TIME = timedelta(days=15)
 
 
 class LifecycleService:
@@ -97,6 +99,33 @@ class LifecycleService:
                                              .order_by(DossierDocument.id)))
             procedure = session.get(Procedure, dossier.procedure_code)
             return DossierView.of(dossier, documents, procedure.name if procedure else None)
+
+    def close_unanswered_supplements(self, now: datetime) -> int:
+        """Worker scan: a supplement request unanswered for 15 days closes the dossier (DOMAIN §5, Art. 19)."""
+        limit = now - SUPPLEMENT_ANSWER_TIME
+        with self.instances.db.read() as session:
+            codes = list(session.scalars(select(Dossier.code).where(
+                Dossier.status == Status.SUPPLEMENT_REQUESTED.value, Dossier.supplement_requested_at < limit)
+                .order_by(Dossier.supplement_requested_at).limit(100)))
+        closed = 0
+        for code in codes:
+            try:
+                with self.instances.command() as session:
+                    dossier = session.get(Dossier, code)
+                    self.instances.lock_in(session, dossier.process_instance_id)
+                    session.refresh(dossier)
+                    if dossier.status != Status.SUPPLEMENT_REQUESTED.value or dossier.supplement_requested_at >= limit:
+                        continue  # answered meanwhile, or another worker closed it
+                    reason = "Quá 15 ngày kể từ ngày yêu cầu bổ sung mà công dân không bổ sung hồ sơ"
+                    self._stop(session, dossier, Status.CLOSED, reason, "worker", now)
+                    dossier.updated_at = now
+                    session.add(Event(process_instance_id=dossier.process_instance_id, type="dossier.closed",
+                                      actor="worker", at=now, data={"reason": reason}))
+                    self.changes.announce(session, dossier, DossierChange("closed", now, "worker", reason))
+                    closed += 1
+            except Conflict:
+                continue  # a person acted on it at the same moment; the next scan looks again
+        return closed
 
     # --- the actions -----------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ class Status(StrEnum):
     SUPPLEMENT_REQUESTED = "supplement_requested"  # 5 yêu cầu bổ sung
     REFUSED = "refused"                            # 3 không được tiếp nhận / từ chối giải quyết
     WITHDRAWN = "withdrawn"                        # 8 dừng xử lý (applicant withdrew, Form 05)
+    CLOSED = "closed"                              # 8 dừng xử lý (no supplement within 15 days)
     FINISHED = "finished"                          # 9 đã có kết quả, chờ trả
     RETURNED = "returned"                          # 10 đã trả kết quả
 
@@ -19,6 +20,7 @@ DVCQG_CODE = {
     Status.SUPPLEMENT_REQUESTED: 5,
     Status.REFUSED: 3,
     Status.WITHDRAWN: 8,
+    Status.CLOSED: 8,
     Status.FINISHED: 9,
     Status.RETURNED: 10,
 }
@@ -29,6 +31,7 @@ LABEL_VI = {
     Status.SUPPLEMENT_REQUESTED: "Chờ bổ sung hồ sơ",
     Status.REFUSED: "Từ chối giải quyết",
     Status.WITHDRAWN: "Đã rút hồ sơ, dừng xử lý",
+    Status.CLOSED: "Dừng xử lý do quá hạn bổ sung hồ sơ",
     Status.FINISHED: "Đã có kết quả, chờ trả",
     Status.RETURNED: "Đã trả kết quả",
 }
@@ -43,8 +46,8 @@ OPEN_STATUSES = (Status.ACCEPTED, Status.IN_PROGRESS, Status.SUPPLEMENT_REQUESTE
 def stage_of(status: Status, current_step: str | None, waiting_ministry: bool) -> str:
     if status == Status.SUPPLEMENT_REQUESTED:
         return "supplement"
-    if status == Status.WITHDRAWN:
-        return "withdrawn"
+    if status in (Status.WITHDRAWN, Status.CLOSED):
+        return "withdrawn"  # the queue of stopped dossiers
     if status == Status.REFUSED:
         return "refused"
     if status == Status.RETURNED:
