@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 
 from api import errors
-from api.routes import calendar, catalogue, deployments, dossiers, forms, health, instances, messages, tasks
+from api.routes import calendar, catalogue, deployments, dossiers, forms, health, instances, messages, reports, tasks
 from app.container import build_services
 from app.settings import Settings, get_settings
 
@@ -39,6 +39,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return await call_next(request)
 
     for router in (health.router, deployments.router, instances.router, tasks.router, messages.router,
-                   catalogue.router, dossiers.router, forms.router, calendar.router):
+                   catalogue.router, dossiers.router, forms.router, calendar.router, reports.router):
         app.include_router(router)
     return app

@@ -15,6 +15,8 @@ from app.engine.runtime import WorkflowEngine
 from app.processes.deployments import DeploymentService
 from app.processes.instances import InstanceService
 from app.processes.queries import InstanceQueries
+from app.reports.ratings import RatingService
+from app.reports.service import ReportService
 from app.settings import Settings
 from persistence.db import Database
 
@@ -32,6 +34,8 @@ class Services:
     dossiers: DossierQueries
     files: DocumentFiles
     calendar: CalendarService
+    reports: ReportService
+    ratings: RatingService
 
     def close(self) -> None:
         self.db.dispose()
@@ -58,5 +62,5 @@ def build_services(settings: Settings) -> Services:
         catalogue=CatalogueService(db), reception=ReceptionService(instances, calendars, tracker),
         lifecycle=LifecycleService(instances, calendars), dossiers=DossierQueries(db, calendars),
         files=DocumentFiles(db, FileStore(settings.files_dir, settings.max_document_bytes)),
-        calendar=calendars,
+        calendar=calendars, reports=ReportService(db), ratings=RatingService(db),
     )
