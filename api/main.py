@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return await call_next(request)
 
     for router in (health.router, deployments.router, instances.router, tasks.router, messages.router,
-                   catalogue.router, dossiers.router, forms.router, calendar.router, reports.router):
+                   catalogue.router, dossiers.router, forms.router, calendar.router, reports.router,
+                   reports.public_router):
         app.include_router(router)
     return app

@@ -8,6 +8,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
+from app.reports.periodic import PeriodicReport
 from app.reports.shapes import QualityReport, ReportRow
 
 # (header, attribute, is a rate)
@@ -61,6 +62,15 @@ def to_xlsx(report: QualityReport) -> bytes:
     book = Workbook()
     write_sheet(book.active, title_of(report), report.rows)
     book.active.title = "Báo cáo"
+    return save(book)
+
+
+def periodic_xlsx(report: PeriodicReport) -> bytes:
+    """One sheet per grouping; sheet titles are the Vietnamese headings."""
+    book = Workbook()
+    book.remove(book.active)
+    for heading, section in report.sections:
+        write_sheet(book.create_sheet(heading), f"Báo cáo {report.label}: {title_of(section)}", section.rows)
     return save(book)
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from app.calendar.workdays import LOCAL_TZ
 from app.errors import InvalidInput
 from app.reports.figures import CITY, GROUPINGS, Counts, count_by_group
+from app.reports.periodic import SECTIONS, PeriodicReport, label_of, period_bounds
 from app.reports.quality import FIGURES, as_float, average_score, points, rates
 from app.reports.shapes import FigureCheck, QualityReport, ReportRow
 from persistence.db import Database
@@ -37,6 +38,14 @@ class ReportService:
             names = group_names(session, group_by, [c.group for c in counts])
         return QualityReport(period_from=period_from, period_to=period_to, group_by=group_by, unit=unit,
                              as_of=as_of, rows=[row_of(c, names.get(c.group, c.group)) for c in counts])
+
+    def periodic(self, year: int, period: str, as_of: datetime | None = None) -> PeriodicReport:
+        """Quarterly, half-yearly or yearly report: the city, then per unit, procedure and sector."""
+        period_from, period_to = period_bounds(year, period)
+        as_of = as_of or datetime.now(UTC)
+        sections = [(heading, self.service_quality(period_from, period_to, group_by, as_of=as_of))
+                    for group_by, heading in SECTIONS]
+        return PeriodicReport(year=year, period=period, label=label_of(year, period), sections=sections)
 
 
 def check_period(period_from: date, period_to: date) -> None:
