@@ -92,7 +92,8 @@ def load(services: Services) -> None:
                 finished_at=None if stopped else decided, stopped_at=decided if stopped else None,
                 supplement_count=supplements, extension_count=extensions, fee_total=fees[procedure],
                 fee_paid=payment is not None, payment_channel=payment,
-                result=None if e_result is None else {"number": f"{code}/KQ", "electronic": e_result}))
+                result=None if e_result is None else {"number": f"{code}/KQ", "electronic": e_result},
+                updated_at=decided or received))
             session.flush()
             for j, (digitised, reused, national) in enumerate(documents):
                 session.add(DossierDocument(dossier_code=code, applicant_id_number=APPLICANT_ID,

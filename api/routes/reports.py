@@ -95,8 +95,8 @@ def public_service_quality(reports: Reports, period_from: Annotated[date | None,
     context = {"period_from": period_from, "period_to": period_to, "error": None}
     try:
         city = reports.service_quality(period_from, period_to, "city")
-        units = reports.service_quality(period_from, period_to, "unit", as_of=city.as_of)
-        procedures = reports.service_quality(period_from, period_to, "procedure", as_of=city.as_of)
+        units = reports.service_quality(period_from, period_to, "unit")
+        procedures = reports.service_quality(period_from, period_to, "procedure")
     except InvalidInput as exc:
         return html(pages().render("public.html", **{**context, "error": exc.detail}), status=422)
     return html(pages().render("public.html", **context, as_of=city.as_of, city=city.rows[0] if city.rows else None,

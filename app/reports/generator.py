@@ -60,6 +60,7 @@ def generate(db: Database, count: int, *, year: int = 2025, seed: int = 766, bat
         dossiers: list[dict[str, Any]] = []
         documents: list[dict[str, Any]] = []
         ratings: list[dict[str, Any]] = []
+        written = datetime.now(UTC)  # when the row is written: the report summary picks rows up by this time
         for number in range(start_number + offset, start_number + min(offset + batch, count)):
             proc = rng.choices(procedures, weights=procedure_weights)[0]
             commune_level = proc.level == "commune"
@@ -100,7 +101,7 @@ def generate(db: Database, count: int, *, year: int = 2025, seed: int = 766, bat
                 "extension_count": 1 if finished and finished > appointment and rng.random() < 0.6 else 0,
                 "fee_total": fee, "fee_paid": paid, "payment_channel": payment,
                 "result": {"number": f"KQ-{number}", "electronic": rng.random() < 0.65} if finished else None,
-                "consultations": [], "transfers": [], "created_by": "demo", "updated_at": received, "version": 1,
+                "consultations": [], "transfers": [], "created_by": "demo", "updated_at": written, "version": 1,
             })
             for part in range(rng.randint(1, 4)):
                 reused = rng.random() < 0.15

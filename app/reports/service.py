@@ -12,6 +12,7 @@ from app.reports.figures import CITY, GROUPINGS, Counts, count_by_group
 from app.reports.periodic import SECTIONS, PeriodicReport, label_of, period_bounds
 from app.reports.quality import FIGURES, as_float, average_score, points, rates
 from app.reports.shapes import FigureCheck, QualityReport, ReportRow
+from app.reports.summary import refresh, summed
 from persistence.db import Database
 from persistence.dossier_models import Procedure, Unit
 
@@ -29,20 +30,36 @@ class ReportService:
         if group_by not in GROUPINGS:
             raise InvalidInput(f"Nhóm theo '{group_by}' không có; dùng: {', '.join(GROUPINGS)}", field="groupBy",
                                code="unknown_grouping")
-        as_of = as_of or datetime.now(UTC)
-        start, end = local_day_start(period_from), local_day_start(period_to + timedelta(days=1))
-        with self.db.read() as session:
-            if unit is not None and session.get(Unit, unit) is None:
-                raise InvalidInput(f"Không có đơn vị '{unit}'", field="unit", code="unknown_unit")
-            counts = count_by_group(session, start, end, group_by, as_of, unit)
-            names = group_names(session, group_by, [c.group for c in counts])
+        if as_of is None:
+            # Now: from the daily summary, brought up to date first (one short write transaction).
+            as_of = datetime.now(UTC)
+            with self.db.transaction() as session:
+                self._check_unit(session, unit)
+                refresh(session, as_of)
+                counts = summed(session, period_from, period_to, group_by, unit)
+                names = group_names(session, group_by, [c.group for c in counts])
+        else:
+            # Another instant: counted live from the dossier tables.
+            start, end = local_day_start(period_from), local_day_start(period_to + timedelta(days=1))
+            with self.db.read() as session:
+                self._check_unit(session, unit)
+                counts = count_by_group(session, start, end, group_by, as_of, unit)
+                names = group_names(session, group_by, [c.group for c in counts])
         return QualityReport(period_from=period_from, period_to=period_to, group_by=group_by, unit=unit,
                              as_of=as_of, rows=[row_of(c, names.get(c.group, c.group)) for c in counts])
+
+    def refresh_summary(self, now: datetime | None = None) -> int:
+        with self.db.transaction() as session:
+            return refresh(session, now or datetime.now(UTC))
+
+    @staticmethod
+    def _check_unit(session: Session, unit: str | None) -> None:
+        if unit is not None and session.get(Unit, unit) is None:
+            raise InvalidInput(f"Không có đơn vị '{unit}'", field="unit", code="unknown_unit")
 
     def periodic(self, year: int, period: str, as_of: datetime | None = None) -> PeriodicReport:
         """Quarterly, half-yearly or yearly report: the city, then per unit, procedure and sector."""
         period_from, period_to = period_bounds(year, period)
-        as_of = as_of or datetime.now(UTC)
         sections = [(heading, self.service_quality(period_from, period_to, group_by, as_of=as_of))
                     for group_by, heading in SECTIONS]
         return PeriodicReport(year=year, period=period, label=label_of(year, period), sections=sections)

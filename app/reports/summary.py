@@ -1,0 +1,112 @@
+"""The daily summary (quality_daily): rebuilt incrementally for the days whose dossiers changed, summed by reports.
+
+A day's rows are recomputed whole (delete, then INSERT … SELECT with the same counts as the live query)
+when one of its dossiers was written, rated, or passed its appointment since the last refresh. So a
+year's report sums a few thousand rows instead of reading a million dossiers.
+"""
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Date, and_, delete, func, insert, literal, or_, select, text, true
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
+
+from app.calendar.workdays import LOCAL_TZ
+from app.reports.figures import CITY, COUNT_FIELDS, Counts, counts_of, grouped
+from persistence.dossier_models import Dossier, Procedure
+from persistence.report_models import DossierRating, QualityDaily, ReportRefresh
+
+SUMMARY = "quality_daily"
+# The next refresh looks this far back again: a transaction that commits after a refresh started, with an
+# earlier updated_at, is still caught. Re-counting a day is idempotent, so the overlap costs little.
+OVERLAP = timedelta(minutes=5)
+REFRESH_LOCK = 766_0001  # PostgreSQL advisory lock: one refresh at a time
+
+
+class local_day(FunctionElement[date]):
+    """The Asia/Ho_Chi_Minh calendar day of a UTC timestamp column."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(local_day, "postgresql")
+def _local_day_pg(element: local_day, compiler: Any, **kw: Any) -> str:
+    return f"CAST(({compiler.process(element.clauses, **kw)} AT TIME ZONE 'Asia/Ho_Chi_Minh') AS DATE)"
+
+
+@compiles(local_day, "sqlite")
+def _local_day_sqlite(element: local_day, compiler: Any, **kw: Any) -> str:
+    # SQLite keeps naive UTC text; Viet Nam has had a fixed +07:00 offset without summer time since 1975.
+    return f"date({compiler.process(element.clauses, **kw)}, '+7 hours')"
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=LOCAL_TZ).astimezone(UTC)
+
+
+def refresh(session: Session, now: datetime) -> int:
+    """Bring the summary up to `now`; returns how many days were recounted (-1: rebuilt whole)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": REFRESH_LOCK})
+    mark = session.get(ReportRefresh, SUMMARY)
+    if mark is None:
+        session.execute(delete(QualityDaily))
+        _recount(session, true(), now)
+        recounted = -1
+    else:
+        since = mark.refreshed_at
+        d = Dossier
+        changed = select(d.received_at).where(or_(
+            d.updated_at > since,
+            # still open and its appointment passed since: it turned late without being written
+            and_(d.finished_at.is_(None), d.stopped_at.is_(None), d.appointment_at > since,
+                 d.appointment_at <= now)))
+        rated = select(d.received_at).join(DossierRating, DossierRating.dossier_code == d.code).where(
+            DossierRating.rated_at > since)
+        days = sorted({at.astimezone(LOCAL_TZ).date() for at in session.scalars(changed.union(rated))})
+        for first, last in _runs(days):
+            session.execute(delete(QualityDaily).where(QualityDaily.day.between(first, last)))
+            _recount(session, and_(d.received_at >= day_start(first),
+                                   d.received_at < day_start(last + timedelta(days=1))), now)
+        recounted = len(days)
+    if mark is None:
+        session.add(ReportRefresh(name=SUMMARY, refreshed_at=now - OVERLAP))
+    else:
+        mark.refreshed_at = now - OVERLAP
+    session.flush()
+    return recounted
+
+
+def _recount(session: Session, where: ColumnElement[bool], now: datetime) -> None:
+    keys = [local_day(Dossier.received_at).label("day"), Dossier.competent_unit.label("competent_unit"),
+            Dossier.procedure_code.label("procedure_code")]
+    session.execute(insert(QualityDaily).from_select(["day", "competent_unit", "procedure_code", *COUNT_FIELDS],
+                                                     grouped(keys, where, now)))
+
+
+def _runs(days: list[date]) -> list[tuple[date, date]]:
+    """Consecutive days merged: [1, 2, 3, 7] → [(1, 3), (7, 7)]."""
+    runs: list[tuple[date, date]] = []
+    for day in days:
+        if runs and day == runs[-1][1] + timedelta(days=1):
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def summed(session: Session, first: date, last: date, group_by: str, unit: str | None = None) -> list[Counts]:
+    """Counts per group for dossiers received from `first` to `last` (local days), from the summary."""
+    q, p = QualityDaily, Procedure
+    key: ColumnElement[str] = {"city": literal(CITY), "unit": q.competent_unit, "procedure": q.procedure_code,
+                               "sector": p.sector, "level": p.level}[group_by].label("grp")
+    where = q.day.between(first, last)
+    if unit is not None:
+        where = and_(where, q.competent_unit == unit)
+    query = (select(key, *[func.sum(getattr(q, name)) for name in COUNT_FIELDS])
+             .select_from(q).join(p, p.code == q.procedure_code).where(where).group_by(key).order_by(key))
+    return [counts_of(str(row[0]), row[1:]) for row in session.execute(query)]
