@@ -62,5 +62,6 @@ def build_services(settings: Settings) -> Services:
         catalogue=CatalogueService(db), reception=ReceptionService(instances, calendars, tracker),
         lifecycle=LifecycleService(instances, calendars), dossiers=DossierQueries(db, calendars),
         files=DocumentFiles(db, FileStore(settings.files_dir, settings.max_document_bytes)),
-        calendar=calendars, reports=ReportService(db), ratings=RatingService(db),
+        calendar=calendars, reports=ReportService(db, settings.report_summary_max_age_seconds),
+        ratings=RatingService(db),
     )

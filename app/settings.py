@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     max_document_bytes: int = 20 * 1024 * 1024
     public_base_url: str = "http://127.0.0.1:8000"
 
+    # Reports read a daily summary; a read refreshes it first when it is older than this.
+    report_summary_max_age_seconds: float = 60.0
+
 
 @lru_cache
 def get_settings() -> Settings:

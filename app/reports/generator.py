@@ -14,6 +14,7 @@ from sqlalchemy import func, insert, select
 from app.calendar.workdays import LOCAL_TZ
 from app.dossiers.catalogue import CatalogueService
 from app.dossiers.status import DVCQG_CODE, Status, stage_of
+from app.reports.summary import invalidate
 from persistence.db import Database
 from persistence.dossier_models import Dossier, DossierDocument, Procedure, Unit
 from persistence.report_models import DossierRating
@@ -60,7 +61,6 @@ def generate(db: Database, count: int, *, year: int = 2025, seed: int = 766, bat
         dossiers: list[dict[str, Any]] = []
         documents: list[dict[str, Any]] = []
         ratings: list[dict[str, Any]] = []
-        written = datetime.now(UTC)  # when the row is written: the report summary picks rows up by this time
         for number in range(start_number + offset, start_number + min(offset + batch, count)):
             proc = rng.choices(procedures, weights=procedure_weights)[0]
             commune_level = proc.level == "commune"
@@ -101,7 +101,8 @@ def generate(db: Database, count: int, *, year: int = 2025, seed: int = 766, bat
                 "extension_count": 1 if finished and finished > appointment and rng.random() < 0.6 else 0,
                 "fee_total": fee, "fee_paid": paid, "payment_channel": payment,
                 "result": {"number": f"KQ-{number}", "electronic": rng.random() < 0.65} if finished else None,
-                "consultations": [], "transfers": [], "created_by": "demo", "updated_at": written, "version": 1,
+                "consultations": [], "transfers": [], "created_by": "demo", "version": 1,
+                "updated_at": finished or decided or received,
             })
             for part in range(rng.randint(1, 4)):
                 reused = rng.random() < 0.15
@@ -118,6 +119,7 @@ def generate(db: Database, count: int, *, year: int = 2025, seed: int = 766, bat
             session.execute(insert(DossierDocument.__table__), documents)
             if ratings:
                 session.execute(insert(DossierRating.__table__), ratings)
+            invalidate(session)  # written behind the report summary's back: rebuilt on the next read
         totals = Generated(totals.dossiers + len(dossiers), totals.documents + len(documents),
                            totals.ratings + len(ratings))
     return totals

@@ -12,7 +12,7 @@ from app.reports.figures import CITY, GROUPINGS, Counts, count_by_group
 from app.reports.periodic import SECTIONS, PeriodicReport, label_of, period_bounds
 from app.reports.quality import FIGURES, as_float, average_score, points, rates
 from app.reports.shapes import FigureCheck, QualityReport, ReportRow
-from app.reports.summary import refresh, summed
+from app.reports.summary import refresh, refreshed_at, summed
 from persistence.db import Database
 from persistence.dossier_models import Procedure, Unit
 
@@ -21,8 +21,9 @@ LEVEL_NAMES = {"commune": "Cấp xã", "department": "Cấp Sở"}
 
 
 class ReportService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, summary_max_age_seconds: float = 60.0) -> None:
         self.db = db
+        self.max_age = timedelta(seconds=summary_max_age_seconds)
 
     def service_quality(self, period_from: date, period_to: date, group_by: str = "city",
                         unit: str | None = None, as_of: datetime | None = None) -> QualityReport:
@@ -31,11 +32,15 @@ class ReportService:
             raise InvalidInput(f"Nhóm theo '{group_by}' không có; dùng: {', '.join(GROUPINGS)}", field="groupBy",
                                code="unknown_grouping")
         if as_of is None:
-            # Now: from the daily summary, brought up to date first (one short write transaction).
-            as_of = datetime.now(UTC)
-            with self.db.transaction() as session:
+            # Now: from the daily summary, refreshed first when older than max_age; as_of says up to when.
+            now = datetime.now(UTC)
+            with self.db.read() as session:
                 self._check_unit(session, unit)
-                refresh(session, as_of)
+                counted_to = refreshed_at(session)
+            if counted_to is None or now - counted_to > self.max_age:
+                self.refresh_summary(now)
+            with self.db.read() as session:
+                as_of = refreshed_at(session) or now
                 counts = summed(session, period_from, period_to, group_by, unit)
                 names = group_names(session, group_by, [c.group for c in counts])
         else:

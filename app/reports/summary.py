@@ -20,9 +20,9 @@ from persistence.dossier_models import Dossier, Procedure
 from persistence.report_models import DossierRating, QualityDaily, ReportRefresh
 
 SUMMARY = "quality_daily"
-# The next refresh looks this far back again: a transaction that commits after a refresh started, with an
-# earlier updated_at, is still caught. Re-counting a day is idempotent, so the overlap costs little.
-OVERLAP = timedelta(minutes=5)
+# Each refresh looks this far behind the previous one: a transaction that commits after a refresh started,
+# with an earlier updated_at, is still caught. Re-counting a day is idempotent, so the overlap costs little.
+OVERLAP = timedelta(minutes=2)
 REFRESH_LOCK = 766_0001  # PostgreSQL advisory lock: one refresh at a time
 
 
@@ -58,7 +58,7 @@ def refresh(session: Session, now: datetime) -> int:
         _recount(session, true(), now)
         recounted = -1
     else:
-        since = mark.refreshed_at
+        since = mark.refreshed_at - OVERLAP
         d = Dossier
         changed = select(d.received_at).where(or_(
             d.updated_at > since,
@@ -74,11 +74,21 @@ def refresh(session: Session, now: datetime) -> int:
                                    d.received_at < day_start(last + timedelta(days=1))), now)
         recounted = len(days)
     if mark is None:
-        session.add(ReportRefresh(name=SUMMARY, refreshed_at=now - OVERLAP))
+        session.add(ReportRefresh(name=SUMMARY, refreshed_at=now))
     else:
-        mark.refreshed_at = now - OVERLAP
+        mark.refreshed_at = now
     session.flush()
     return recounted
+
+
+def refreshed_at(session: Session) -> datetime | None:
+    """Up to when the summary is counted; None before its first refresh or after a bulk load."""
+    return session.scalar(select(ReportRefresh.refreshed_at).where(ReportRefresh.name == SUMMARY))
+
+
+def invalidate(session: Session) -> None:
+    """After rows were written behind the summary's back (bulk loads): the next read rebuilds it whole."""
+    session.execute(delete(ReportRefresh).where(ReportRefresh.name == SUMMARY))
 
 
 def _recount(session: Session, where: ColumnElement[bool], now: datetime) -> None:
