@@ -76,6 +76,23 @@ def main(argv: list[str] | None = None) -> None:
         year = (date(2025, 1, 1), date(2025, 12, 31))
         print(f"PostgreSQL {pg.server_version(url)}, {total} dossiers; {args.runs} timed runs after one warm-up")
         results = []
+        started = time.perf_counter()
+        services.reports.refresh_summary()
+        rebuild = (time.perf_counter() - started) * 1000
+        with services.db.read() as session:
+            summary_rows = session.scalar(text("select count(*) from quality_daily"))
+        print(f"summary rebuilt whole in {rebuild:.0f} ms ({summary_rows} rows)")
+        incremental = []
+        for _ in range(args.runs):
+            # 1,000 dossiers of the last month written since the previous refresh, as a busy day would
+            with services.db.transaction() as session:
+                session.execute(text(
+                    "update dossiers set updated_at = now() where code in (select code from dossiers "
+                    "where received_at >= timestamptz '2025-12-01' order by random() limit 1000)"))
+            started = time.perf_counter()
+            services.reports.refresh_summary()
+            incremental.append((time.perf_counter() - started) * 1000)
+        results.append(("summary refresh after 1,000 dossiers of December changed", incremental))
         for group_by in ("city", "unit", "procedure"):
             samples = timed(lambda g=group_by: services.reports.service_quality(*year, g), args.runs)
             rows = len(services.reports.service_quality(*year, group_by).rows)

@@ -2,8 +2,10 @@
 
 import io
 import re
+import unicodedata
 
 from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from tests import report_fixture
 
@@ -71,6 +73,13 @@ def test_quarterly_report_html_and_xlsx(client, services):
     assert city[:4] == ["city", "Toàn thành phố", 20, 13]  # all 20 fixture dossiers are in H1
     units = {row[0].value: row[2].value for row in book["Theo đơn vị"].iter_rows(min_row=3)}
     assert units == {"SYT": 14, "XA1": 6}
+
+    response = client.get("/api/v1/reports/periodic", params={"year": 2025, "period": "Y", "format": "pdf"})
+    assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
+    pdf_text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    pdf_text = unicodedata.normalize("NFC", re.sub(r"\s+", " ", pdf_text))
+    assert "Báo cáo kết quả giải quyết thủ tục hành chính Cả năm 2025" in pdf_text
+    assert "Theo lĩnh vực" in pdf_text and "UBND xã An Hưng" in pdf_text
 
     bad = client.get("/api/v1/reports/periodic", params={"year": 2025, "period": "Q5"})
     assert bad.status_code == 422 and bad.json()["field"] == "period"

@@ -14,6 +14,7 @@ from app.container import Services
 from app.errors import InvalidInput
 from app.reports.exports import periodic_xlsx, to_csv, to_xlsx
 from app.reports.pages import ReportPages
+from app.reports.pdf import periodic_pdf
 from app.reports.periodic import PERIODS
 from app.reports.ratings import RatingRequest, RatingService, RatingView
 from app.reports.service import ReportService
@@ -73,14 +74,18 @@ def rate_dossier(code: str, body: RatingRequest, ratings: Ratings) -> RatingView
     return ratings.rate(code, body)
 
 
-@router.get("/reports/periodic", response_class=Response, responses={200: {"content": {"text/html": {}, XLSX: {}}}})
+@router.get("/reports/periodic", response_class=Response,
+            responses={200: {"content": {"text/html": {}, XLSX: {}, "application/pdf": {}}}})
 def periodic_report(reports: Reports, year: Annotated[int, Query(ge=2000, le=2100)],
                     period: Annotated[str, Query(description=f"Một trong: {', '.join(PERIODS)}", max_length=2)],
-                    fmt: Annotated[Literal["html", "xlsx"], Query(alias="format")] = "html") -> Response:
-    """Báo cáo định kỳ (quý, 6 tháng, năm): toàn thành phố, theo đơn vị, thủ tục, lĩnh vực; HTML in được hoặc XLSX."""
+                    fmt: Annotated[Literal["html", "xlsx", "pdf"], Query(alias="format")] = "html") -> Response:
+    """Báo cáo định kỳ (quý, 6 tháng, năm): toàn thành phố, theo đơn vị, thủ tục, lĩnh vực; HTML, XLSX hoặc PDF."""
     report = reports.periodic(year, period)
     if fmt == "html":
         return html(pages().render("periodic.html", report=report))
+    if fmt == "pdf":
+        return Response(periodic_pdf(report, files("api") / "web" / "static" / "fonts"), media_type="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="bao-cao-{year}-{period}.pdf"'})
     return Response(periodic_xlsx(report), media_type=XLSX,
                     headers={"Content-Disposition": f'attachment; filename="bao-cao-{year}-{period}.xlsx"'})
 
