@@ -70,7 +70,10 @@ def test_bad_report_parameters_are_problems(client, services):
              ({**Q1, "groupBy": "district"}, "groupBy", "unknown_grouping"),
              ({**Q1, "unit": "KHONGCO"}, "unit", "unknown_unit"),
              ({"from": "2025-13-01", "to": "2025-12-31"}, "from", "validation_error"),
-             ({**Q1, "format": "pdf"}, "format", "validation_error")]
+             ({**Q1, "format": "pdf"}, "format", "validation_error"),
+             ({"from": "0001-01-01", "to": "0001-12-31"}, "from", "date_out_of_range"),
+             ({"from": "9999-01-01", "to": "9999-12-31"}, "from", "date_out_of_range"),
+             ({"from": "2100-06-01", "to": "9999-12-31"}, "to", "date_out_of_range")]
     for params, field, code in cases:
         response = client.get("/api/v1/reports/service-quality", params=params)
         assert response.status_code == 422, (params, response.text)

@@ -46,6 +46,8 @@ def test_public_page_refuses_a_reversed_period(client, services):
     response = client.get("/public/service-quality", params={"from": "2025-05-01", "to": "2025-01-01"})
     assert response.status_code == 422
     assert "Ngày bắt đầu phải trước hoặc bằng ngày kết thúc" in response.text
+    response = client.get("/public/service-quality", params={"from": "9999-12-01", "to": "9999-12-31"})
+    assert response.status_code == 422 and "Ngày phải trong khoảng" in response.text
 
 
 def test_public_page_without_dossiers(client, services):

@@ -17,6 +17,7 @@ from persistence.db import Database
 from persistence.dossier_models import Procedure, Unit
 
 MAX_SPAN_DAYS = 5 * 366  # longer periods are refused: nobody reports on them and they are costly
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)  # beyond: no dossiers, and date arithmetic overflows
 LEVEL_NAMES = {"commune": "Cấp xã", "department": "Cấp Sở"}
 
 
@@ -71,6 +72,10 @@ class ReportService:
 
 
 def check_period(period_from: date, period_to: date) -> None:
+    for field, day in (("from", period_from), ("to", period_to)):
+        if not EARLIEST <= day <= LATEST:
+            raise InvalidInput(f"Ngày phải trong khoảng {EARLIEST:%d/%m/%Y}–{LATEST:%d/%m/%Y}", field=field,
+                               code="date_out_of_range")
     if period_from > period_to:
         raise InvalidInput("Ngày bắt đầu phải trước hoặc bằng ngày kết thúc", field="to", code="invalid_period")
     if (period_to - period_from).days > MAX_SPAN_DAYS:
