@@ -14,7 +14,7 @@ from sqlalchemy import func, insert, select
 from app.calendar.workdays import LOCAL_TZ
 from app.dossiers.catalogue import CatalogueService
 from app.dossiers.status import DVCQG_CODE, Status, stage_of
-from app.reports.summary import invalidate
+from app.reports.summary import invalidate, refresh
 from persistence.db import Database
 from persistence.dossier_models import Dossier, DossierDocument, Procedure, Unit
 from persistence.report_models import DossierRating
@@ -119,7 +119,9 @@ def generate(db: Database, count: int, *, year: int = 2025, seed: int = 766, bat
             session.execute(insert(DossierDocument.__table__), documents)
             if ratings:
                 session.execute(insert(DossierRating.__table__), ratings)
-            invalidate(session)  # written behind the report summary's back: rebuilt on the next read
+            invalidate(session)  # written behind the report summary's back
         totals = Generated(totals.dossiers + len(dossiers), totals.documents + len(documents),
                            totals.ratings + len(ratings))
+    with db.transaction() as session:
+        refresh(session, datetime.now(UTC))  # rebuilt here, so that no reader waits for it
     return totals

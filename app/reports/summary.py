@@ -8,7 +8,7 @@ year's report sums a few thousand rows instead of reading a million dossiers.
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, and_, delete, func, insert, literal, or_, select, text, true
+from sqlalchemy import Date, and_, delete, func, insert, literal, or_, select, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -55,7 +55,16 @@ def refresh(session: Session, now: datetime) -> int:
     mark = session.get(ReportRefresh, SUMMARY)
     if mark is None:
         session.execute(delete(QualityDaily))
-        _recount(session, true(), now)
+        # Month by month, cut at local midnight: each statement stays well under the statement timeout,
+        # and a local day is never split between two inserts.
+        first, last = session.execute(select(func.min(Dossier.received_at), func.max(Dossier.received_at))).one()
+        if first is not None:
+            month = first.astimezone(LOCAL_TZ).date().replace(day=1)
+            while day_start(month) <= last:
+                following = (month + timedelta(days=32)).replace(day=1)
+                _recount(session, and_(Dossier.received_at >= day_start(month),
+                                       Dossier.received_at < day_start(following)), now)
+                month = following
         recounted = -1
     else:
         since = mark.refreshed_at - OVERLAP
