@@ -45,11 +45,21 @@ def test_summary_equals_live_and_follows_changes(services):
             status="in_progress", appointment_at=later + timedelta(days=10), updated_at=later))
         session.add(DossierRating(dossier_code="A06", score=1, complaint="Quá hạn", rated_at=later))
     with services.db.transaction() as session:
-        assert refresh(session, later) == 2  # only 4 and 5 February are recounted
+        assert refresh(session, later) == 2  # only P1 of 4 and of 5 February is recounted
     assert_summary_matches_live(services, later)
     with services.db.read() as session:
         (q1,) = summed(session, *PERIODS[0], "city")
     assert (q1.finished, q1.open_overdue, q1.ratings, q1.complaints) == (12, 1, 8, 3)
+
+    # C01 is transferred from the commune to the Department: the unit it left is recounted too.
+    with services.db.transaction() as session:
+        session.execute(update(Dossier).where(Dossier.code == "C01").values(competent_unit="SYT", updated_at=later))
+    with services.db.transaction() as session:
+        # P2 of 27 January, plus A06 and A07 again: written within the 2-minute overlap of the last refresh
+        assert refresh(session, later + timedelta(minutes=10)) == 3
+    assert_summary_matches_live(services, later + timedelta(minutes=10))
+    with services.db.read() as session:
+        assert {c.group: c.received for c in summed(session, *PERIODS[0], "unit")} == {"SYT": 14, "XA1": 3}
 
     # Nothing is written, but D03's appointment (30 July) passes: the refresh finds it and counts it late.
     august = datetime(2025, 8, 2, tzinfo=UTC)

@@ -1,10 +1,11 @@
-"""The daily summary (quality_daily): rebuilt incrementally for the days whose dossiers changed, summed by reports.
+"""The daily summary (quality_daily): recounted incrementally where dossiers changed, summed by reports.
 
-A day's rows are recomputed whole (delete, then INSERT … SELECT with the same counts as the live query)
-when one of its dossiers was written, rated, or passed its appointment since the last refresh. So a
-year's report sums a few thousand rows instead of reading a million dossiers.
+The rows of one reception day and procedure are recomputed (delete, then INSERT … SELECT with the same
+counts as the live query) when one of its dossiers was written, rated, or passed its appointment since
+the last refresh. So a year's report sums about a hundred thousand rows instead of reading a million dossiers.
 """
 
+from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -49,7 +50,7 @@ def day_start(day: date) -> datetime:
 
 
 def refresh(session: Session, now: datetime) -> int:
-    """Bring the summary up to `now`; returns how many days were recounted (-1: rebuilt whole)."""
+    """Bring the summary up to `now`; returns how many (day, procedure) pairs were recounted (-1: all)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": REFRESH_LOCK})
     mark = session.get(ReportRefresh, SUMMARY)
@@ -69,19 +70,24 @@ def refresh(session: Session, now: datetime) -> int:
     else:
         since = mark.refreshed_at - OVERLAP
         d = Dossier
-        changed = select(d.received_at).where(or_(
+        changed = select(d.received_at, d.procedure_code).where(or_(
             d.updated_at > since,
             # still open and its appointment passed since: it turned late without being written
             and_(d.finished_at.is_(None), d.stopped_at.is_(None), d.appointment_at > since,
                  d.appointment_at <= now)))
-        rated = select(d.received_at).join(DossierRating, DossierRating.dossier_code == d.code).where(
-            DossierRating.rated_at > since)
-        days = sorted({at.astimezone(LOCAL_TZ).date() for at in session.scalars(changed.union(rated))})
-        for first, last in _runs(days):
-            session.execute(delete(QualityDaily).where(QualityDaily.day.between(first, last)))
-            _recount(session, and_(d.received_at >= day_start(first),
-                                   d.received_at < day_start(last + timedelta(days=1))), now)
-        recounted = len(days)
+        rated = select(d.received_at, d.procedure_code).join(
+            DossierRating, DossierRating.dossier_code == d.code).where(DossierRating.rated_at > since)
+        # Recounted per (day, procedure) for every unit: a dossier's procedure and reception day never change,
+        # its unit may (transfers), so the unit it left is recounted too.
+        stale: dict[date, set[str]] = defaultdict(set)
+        for received_at, procedure in session.execute(changed.union(rated)):
+            stale[received_at.astimezone(LOCAL_TZ).date()].add(procedure)
+        for day, procedures in sorted(stale.items()):
+            session.execute(delete(QualityDaily).where(QualityDaily.day == day,
+                                                       QualityDaily.procedure_code.in_(procedures)))
+            _recount(session, and_(d.received_at >= day_start(day), d.received_at < day_start(day + timedelta(days=1)),
+                                   d.procedure_code.in_(procedures)), now)
+        recounted = sum(len(p) for p in stale.values())
     if mark is None:
         session.add(ReportRefresh(name=SUMMARY, refreshed_at=now))
     else:
@@ -105,17 +111,6 @@ def _recount(session: Session, where: ColumnElement[bool], now: datetime) -> Non
             Dossier.procedure_code.label("procedure_code")]
     session.execute(insert(QualityDaily).from_select(["day", "competent_unit", "procedure_code", *COUNT_FIELDS],
                                                      grouped(keys, where, now)))
-
-
-def _runs(days: list[date]) -> list[tuple[date, date]]:
-    """Consecutive days merged: [1, 2, 3, 7] → [(1, 3), (7, 7)]."""
-    runs: list[tuple[date, date]] = []
-    for day in days:
-        if runs and day == runs[-1][1] + timedelta(days=1):
-            runs[-1] = (runs[-1][0], day)
-        else:
-            runs.append((day, day))
-    return runs
 
 
 def summed(session: Session, first: date, last: date, group_by: str, unit: str | None = None) -> list[Counts]:
