@@ -45,7 +45,7 @@ def test_summary_equals_live_and_follows_changes(services):
             status="in_progress", appointment_at=later + timedelta(days=10), updated_at=later))
         session.add(DossierRating(dossier_code="A06", score=1, complaint="Quá hạn", rated_at=later))
     with services.db.transaction() as session:
-        assert refresh(session, later) == 2  # only P1 of 4 and of 5 February is recounted
+        assert refresh(session, later) == 2  # only P1 at SYT of 4 and of 5 February is recounted
     assert_summary_matches_live(services, later)
     with services.db.read() as session:
         (q1,) = summed(session, *PERIODS[0], "city")
@@ -53,10 +53,11 @@ def test_summary_equals_live_and_follows_changes(services):
 
     # C01 is transferred from the commune to the Department: the unit it left is recounted too.
     with services.db.transaction() as session:
-        session.execute(update(Dossier).where(Dossier.code == "C01").values(competent_unit="SYT", updated_at=later))
+        session.execute(update(Dossier).where(Dossier.code == "C01").values(
+            competent_unit="SYT", transfers=[{"from": "XA1", "to": "SYT"}], updated_at=later))
     with services.db.transaction() as session:
-        # P2 of 27 January, plus A06 and A07 again: written within the 2-minute overlap of the last refresh
-        assert refresh(session, later + timedelta(minutes=10)) == 3
+        # P2 of 27 January at SYT and at XA1, plus A06 and A07 again (written within the 2-minute overlap)
+        assert refresh(session, later + timedelta(minutes=10)) == 4
     assert_summary_matches_live(services, later + timedelta(minutes=10))
     with services.db.read() as session:
         assert {c.group: c.received for c in summed(session, *PERIODS[0], "unit")} == {"SYT": 14, "XA1": 3}

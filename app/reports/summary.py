@@ -1,6 +1,6 @@
 """The daily summary (quality_daily): recounted incrementally where dossiers changed, summed by reports.
 
-The rows of one reception day and procedure are recomputed (delete, then INSERT … SELECT with the same
+The rows of one reception day, procedure and unit are recomputed (delete, then INSERT … SELECT with the same
 counts as the live query) when one of its dossiers was written, rated, or passed its appointment since
 the last refresh. So a year's report sums about a hundred thousand rows instead of reading a million dossiers.
 """
@@ -9,7 +9,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, and_, delete, func, insert, literal, or_, select, text
+from sqlalchemy import Date, and_, delete, func, insert, literal, or_, select, text, tuple_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -50,7 +50,7 @@ def day_start(day: date) -> datetime:
 
 
 def refresh(session: Session, now: datetime) -> int:
-    """Bring the summary up to `now`; returns how many (day, procedure) pairs were recounted (-1: all)."""
+    """Bring the summary up to `now`; returns how many (day, procedure, unit) cells were recounted (-1: all)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": REFRESH_LOCK})
     mark = session.get(ReportRefresh, SUMMARY)
@@ -70,24 +70,27 @@ def refresh(session: Session, now: datetime) -> int:
     else:
         since = mark.refreshed_at - OVERLAP
         d = Dossier
-        changed = select(d.received_at, d.procedure_code).where(or_(
+        changed = select(d.code).where(or_(
             d.updated_at > since,
             # still open and its appointment passed since: it turned late without being written
             and_(d.finished_at.is_(None), d.stopped_at.is_(None), d.appointment_at > since,
                  d.appointment_at <= now)))
-        rated = select(d.received_at, d.procedure_code).join(
-            DossierRating, DossierRating.dossier_code == d.code).where(DossierRating.rated_at > since)
-        # Recounted per (day, procedure) for every unit: a dossier's procedure and reception day never change,
-        # its unit may (transfers), so the unit it left is recounted too.
-        stale: dict[date, set[str]] = defaultdict(set)
-        for received_at, procedure in session.execute(changed.union(rated)):
-            stale[received_at.astimezone(LOCAL_TZ).date()].add(procedure)
-        for day, procedures in sorted(stale.items()):
-            session.execute(delete(QualityDaily).where(QualityDaily.day == day,
-                                                       QualityDaily.procedure_code.in_(procedures)))
+        rated = select(DossierRating.dossier_code).where(DossierRating.rated_at > since)
+        # Recounted per (day, procedure, unit); a transferred dossier also left its count in the units it
+        # was transferred from, so those are recounted too.
+        stale: dict[date, set[tuple[str, str]]] = defaultdict(set)
+        rows = session.execute(select(d.received_at, d.procedure_code, d.competent_unit, d.transfers)
+                               .where(d.code.in_(changed.union(rated))))
+        for received_at, procedure, unit, transfers in rows:
+            day = received_at.astimezone(LOCAL_TZ).date()
+            stale[day].add((procedure, unit))
+            stale[day].update((procedure, t["from"]) for t in transfers or [] if isinstance(t, dict) and t.get("from"))
+        for day, pairs in sorted(stale.items()):
+            session.execute(delete(QualityDaily).where(
+                QualityDaily.day == day, tuple_(QualityDaily.procedure_code, QualityDaily.competent_unit).in_(pairs)))
             _recount(session, and_(d.received_at >= day_start(day), d.received_at < day_start(day + timedelta(days=1)),
-                                   d.procedure_code.in_(procedures)), now)
-        recounted = sum(len(p) for p in stale.values())
+                                   tuple_(d.procedure_code, d.competent_unit).in_(pairs)), now)
+        recounted = sum(len(pairs) for pairs in stale.values())
     if mark is None:
         session.add(ReportRefresh(name=SUMMARY, refreshed_at=now))
     else:
