@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
 
     # Reports read a daily summary; a read refreshes it first when it is older than this.
-    report_summary_max_age_seconds: float = 60.0
+    report_summary_max_age_seconds: float = 300.0
 
 
 @lru_cache

@@ -22,7 +22,7 @@ LEVEL_NAMES = {"commune": "Cấp xã", "department": "Cấp Sở"}
 
 
 class ReportService:
-    def __init__(self, db: Database, summary_max_age_seconds: float = 60.0) -> None:
+    def __init__(self, db: Database, summary_max_age_seconds: float = 300.0) -> None:
         self.db = db
         self.max_age = timedelta(seconds=summary_max_age_seconds)
 
