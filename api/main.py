@@ -21,6 +21,7 @@ from api.routes import (
     messages,
     migrations,
     operations,
+    reports,
     tasks,
 )
 from api.security import authorize
@@ -62,6 +63,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (health.router, deployments.router, instances.router, tasks.router, messages.router,
                    catalogue.router, dossiers.router, forms.router, calendar.router, incidents.router,
                    integrations.router, operations.router, diagrams.router, migrations.router, auth.router,
-                   audit.router):
+                   audit.router, reports.router, reports.public_router):
         app.include_router(router)
     return app

@@ -23,6 +23,8 @@ apikeys_cli = typer.Typer(help="Khóa API cho hệ thống tích hợp", no_args
 cli.add_typer(apikeys_cli, name="apikeys")
 audit_cli = typer.Typer(help="Nhật ký kiểm toán", no_args_is_help=True)
 cli.add_typer(audit_cli, name="audit")
+demo_cli = typer.Typer(help="Dữ liệu mẫu cho trình diễn và đo hiệu năng", no_args_is_help=True)
+cli.add_typer(demo_cli, name="demo")
 console = Console()
 
 
@@ -172,6 +174,29 @@ def audit_verify() -> None:
     console.print(f"[red]Nhật ký bị sửa hoặc xóa[/] tại dòng {result['firstBadEventId']} "
                   f"(đã kiểm {result['checked']})")
     raise typer.Exit(1)
+@demo_cli.command("generate")
+def demo_generate(
+    dossiers: Annotated[int, typer.Option(min=1, max=10_000_000, help="Số hồ sơ cần tạo")] = 10_000,
+    year: Annotated[int, typer.Option(min=2000, max=2100, help="Năm tiếp nhận")] = 2025,
+    seed: Annotated[int, typer.Option(help="Hạt giống ngẫu nhiên (cùng hạt, cùng dữ liệu)")] = 766,
+) -> None:
+    """Insert realistic demo dossiers (documents, payments, ratings, late ones) with bulk inserts."""
+    import time
+
+    from app.container import build_services
+    from app.reports.generator import generate
+
+    services = build_services(get_settings())
+    started = time.perf_counter()
+    try:
+        made = generate(services.db, dossiers, year=year, seed=seed)
+    finally:
+        services.close()
+    console.print(f"[green]Đã tạo {made.dossiers} hồ sơ, {made.documents} thành phần, {made.ratings} đánh giá[/] "
+                  f"trong {time.perf_counter() - started:.1f} s")
+
+
+cli.command("seed-demo", help="Như `motcua demo generate`.")(demo_generate)
 
 
 @cli.command()

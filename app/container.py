@@ -29,6 +29,8 @@ from app.processes.instances import InstanceService
 from app.processes.migrations import MigrationService
 from app.processes.operations import InstanceOperations
 from app.processes.queries import InstanceQueries
+from app.reports.ratings import RatingService
+from app.reports.service import ReportService
 from app.security.accounts import AccountService
 from app.security.audit import AuditLog
 from app.security.tokens import TokenService
@@ -59,6 +61,8 @@ class Services:
     migrations: MigrationService
     accounts: AccountService
     audit: AuditLog
+    reports: ReportService
+    ratings: RatingService
 
     def close(self) -> None:
         self.db.dispose()
@@ -127,4 +131,6 @@ def build_services(settings: Settings) -> Services:
         operations=InstanceOperations(instances),
         diagrams=DiagramService(instances), migrations=MigrationService(instances),
         accounts=AccountService(db, TokenService(settings), settings.bootstrap_api_key), audit=AuditLog(db),
+        reports=ReportService(db, settings.report_summary_max_age_seconds),
+        ratings=RatingService(db),
     )

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     public_rate_per_minute: int = 60
     public_rate_burst: int = 20
+    # Reports read a daily summary; a read refreshes it first when it is older than this.
+    report_summary_max_age_seconds: float = 300.0
 
 
 @lru_cache

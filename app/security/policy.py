@@ -79,6 +79,11 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/metrics"): CITYWIDE_READERS,
     ("POST", "/api/v1/integrations/moh/callback"): PUBLIC,
     ("POST", "/api/v1/integrations/payment/callback"): PUBLIC,
+    # service quality: staff and auditors read the figures; citizens rate and read the disclosure page
+    ("GET", "/api/v1/reports/service-quality"): READERS,
+    ("GET", "/api/v1/reports/periodic"): READERS,
+    ("POST", "/api/v1/public/dossiers/{code}/rating"): PUBLIC,
+    ("GET", "/public/service-quality"): PUBLIC,
 }
 
 DEFAULT = frozenset({R.SYSTEM_ADMIN})

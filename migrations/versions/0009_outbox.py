@@ -1,7 +1,7 @@
 """integrations: transactional outbox, processed inbound messages, the Ministry system's dossier id
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 """
 from collections.abc import Sequence
 
@@ -10,7 +10,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
