@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from app.calendar import rules
 from app.calendar.workdays import WorkingCalendar
-from app.dossiers.deadlines import apology_reminder_at
+from app.dossiers.deadlines import DeadlineScan, apology_reminder_at
 from persistence.dossier_models import Dossier
 from persistence.models import Event, HumanTask
 from tests.onestop import install_catalogue, procedures, receive, reception_body, units
@@ -139,7 +139,7 @@ def dossier_setup(services, client):
 
 
 def scan(services, now: datetime) -> int:
-    [deadline_scan] = services.worker.scans
+    deadline_scan = next(s for s in services.worker.scans if isinstance(s, DeadlineScan))
     return deadline_scan(now)
 
 
