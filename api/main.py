@@ -22,8 +22,13 @@ from api.routes import (
     migrations,
     operations,
     tasks,
+    web_auth,
+    web_dossiers,
+    web_public,
+    web_reception,
 )
 from api.security import authorize
+from api.web import render as web_render
 from app.container import build_services
 from app.settings import Settings, get_settings
 
@@ -64,4 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    integrations.router, operations.router, diagrams.router, migrations.router, auth.router,
                    audit.router):
         app.include_router(router)
+    for router in (web_auth.router, web_dossiers.router, web_reception.router, web_public.router):
+        app.include_router(router)
+    web_render.install(app)
     return app

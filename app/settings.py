@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     public_rate_per_minute: int = 60
     public_rate_burst: int = 20
+    # Staff web pages: set true behind HTTPS so the session cookie is never sent in clear.
+    web_cookie_secure: bool = False
 
 
 @lru_cache

@@ -79,6 +79,21 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/metrics"): CITYWIDE_READERS,
     ("POST", "/api/v1/integrations/moh/callback"): PUBLIC,
     ("POST", "/api/v1/integrations/payment/callback"): PUBLIC,
+    # staff web pages (api/routes/web_*.py): the same roles as the API calls they stand for; signed-in users
+    # present a session cookie there (never on /api/…), and every POST form carries a CSRF token
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): PUBLIC,
+    ("POST", "/logout"): EVERYONE,
+    ("GET", "/ui/lang"): PUBLIC,
+    ("GET", "/ui/static/{name}"): PUBLIC,
+    ("GET", "/public/lookup"): PUBLIC,
+    ("GET", "/ui/worklist"): READERS,
+    ("GET", "/ui/dossiers/{code}"): READERS,
+    ("GET", "/ui/dossiers/{code}/forms/{form}"): READERS,
+    ("POST", "/ui/dossiers/{code}/actions/{action}"): ACTORS,
+    ("POST", "/ui/dossiers/{code}/tasks/{task_id}/complete"): ACTORS,
+    ("GET", "/ui/reception"): frozenset({R.RECEPTION_CLERK, R.ONE_STOP_HEAD, R.SYSTEM_ADMIN}),
+    ("POST", "/ui/reception"): frozenset({R.RECEPTION_CLERK, R.ONE_STOP_HEAD, R.SYSTEM_ADMIN}),
 }
 
 DEFAULT = frozenset({R.SYSTEM_ADMIN})
