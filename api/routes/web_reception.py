@@ -30,13 +30,11 @@ def _form_page(request: Request, who: Principal, q: str | None, procedure: Proce
     services = request.app.state.services
     found = services.catalogue.search(q, limit=30) if q else []
     units = [u for u in services.catalogue.units() if u.reception and (not who.unit_scoped or u.code in who.units)]
-    competent = [u for u in services.catalogue.units() if procedure and procedure.level == "department"
-                 and u.type not in ("commune", "ward", "special-zone")]
     errors: dict[str, str] = {}
     for p in problems or []:
         errors.setdefault(p.field or "", p.message)
     return page(request, "reception.html", status=status, q=q or "", found=found, procedure=procedure,
-                units=units, competent_units=competent, values=values or {}, errors=errors, problems=problems or [])
+                units=units, values=values or {}, errors=errors, problems=problems or [])
 
 
 @router.get("/ui/reception")
@@ -74,7 +72,7 @@ def _request_of(form: Any, procedure: ProcedureView) -> dict[str, Any]:
     fee_paid = form.get("fee_paid") == "on"
     return {"procedureCode": procedure.code, "channel": form.get("channel") or "counter",
             "receivingUnit": str(form.get("receiving_unit") or ""),
-            "competentUnit": str(form.get("competent_unit") or "") or None, "applicant": applicant,
+            "applicant": applicant,
             "documents": documents, "feePaid": fee_paid,
             "paymentChannel": (form.get("payment_channel") or None) if fee_paid else None}
 
