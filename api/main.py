@@ -22,6 +22,7 @@ from api.routes import (
     migrations,
     operations,
     tasks,
+    web_admin,
     web_auth,
     web_dossiers,
     web_public,
@@ -69,7 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    integrations.router, operations.router, diagrams.router, migrations.router, auth.router,
                    audit.router):
         app.include_router(router)
-    for router in (web_auth.router, web_dossiers.router, web_reception.router, web_public.router):
+    for router in (web_auth.router, web_dossiers.router, web_reception.router, web_public.router,
+                   web_admin.router):
         app.include_router(router)
     web_render.install(app)
     return app

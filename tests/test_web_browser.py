@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from app.security.roles import Role
+from tests.conftest import ROOT
 from tests.onestop import install_catalogue, procedures, units
 from tests.web import PASSWORD, make_user
 
@@ -189,3 +190,43 @@ def test_a_forged_form_token_is_refused_in_the_browser(browser, site, services, 
     clerk.shot("csrf-refused")
     clerk.close()
     assert services.dossiers.worklist(unit=None, queue=None, status=None, procedure=None) == []
+
+
+def test_admin_uploads_a_broken_version_fixes_it_and_a_dossier_runs_on_it(browser, site, services, client):
+    source = (ROOT / "workflows" / "bpmn" / "syt_gcn_kinh_doanh_duoc.bpmn").read_text()
+    # a service task has nothing to run it: refused at deploy, naming the element
+    broken = re.sub(r'<bpmn:userTask id="issue"(.*?)</bpmn:userTask>',
+                    r'<bpmn:serviceTask id="issue"\1</bpmn:serviceTask>', source, flags=re.S)
+    fixed = source.replace('name="Phê duyệt, ký kết quả"', 'name="Phê duyệt và ký kết quả"')
+    assert broken != source and fixed != source
+    make_user(services, "quantri", Role.SYSTEM_ADMIN, "H31.SYT")
+    commune = units(client, "commune")[0]["code"]
+    make_user(services, "mc_v2", Role.RECEPTION_CLERK, commune)
+
+    admin = Person(browser, site, "quantri")
+    page = admin.go("/ui/admin/diagrams")
+    upload = page.get_by_label("Tệp sơ đồ (.bpmn)")
+    upload.set_input_files(files=[{"name": "syt_gcn_kinh_doanh_duoc.bpmn", "mimeType": "application/xml",
+                                   "buffer": broken.encode()}])
+    page.get_by_role("button", name="Triển khai").click()
+    expect(page.get_by_test_id("deploy-errors")).to_contain_text("issue")
+    admin.shot("deploy-refused")
+    page.get_by_label("Tệp sơ đồ (.bpmn)").set_input_files(files=[{
+        "name": "syt_gcn_kinh_doanh_duoc.bpmn", "mimeType": "application/xml", "buffer": fixed.encode()}])
+    page.get_by_role("button", name="Triển khai").click()
+    expect(page.get_by_test_id("deployed")).to_contain_text("syt_gcn_kinh_doanh_duoc · phiên bản 2")
+    admin.shot("deployed")
+    page.get_by_role("link", name="so với phiên bản 1").click()
+    expect(page.get_by_test_id("diff")).to_contain_text("approval")
+    admin.shot("diff")
+    admin.close()
+
+    clerk = Person(browser, site, "mc_v2")
+    procedure = next(p for p in procedures(client, level="department") if p["diagramKey"] == "syt_gcn_kinh_doanh_duoc")
+    page = clerk.go(f"/ui/reception?procedure={procedure['code']}")
+    page.get_by_label("Họ và tên").fill("Vũ Văn Em")
+    page.get_by_label("Số giấy tờ (CCCD/MST)").fill("031190000555")
+    page.get_by_test_id("receive").click()
+    expect(page.get_by_test_id("version")).to_have_text("syt_gcn_kinh_doanh_duoc · v2")
+    clerk.shot("dossier-on-v2")
+    clerk.close()

@@ -185,3 +185,22 @@ def test_english_toggle(world, anonymous):
 def test_static_assets(anonymous):
     assert anonymous.get("/ui/static/ui.css").headers["content-type"].startswith("text/css")
     assert anonymous.get("/ui/static/secret.py").status_code == 404
+
+
+def test_admin_pages_calendar_overrides_incidents_and_refused_diagram(world, services, server):
+    make_user(services, "quantri1", Role.SYSTEM_ADMIN, "H31.SYT")
+    make_user(services, "chuyenvien9", Role.SPECIALIST, world["own"])
+    with signed_in(server.url, "quantri1") as http:
+        bad = submit(http, "/ui/admin/calendar", "/ui/admin/calendar", {"day": "30/12/2026", "kind": "day-off",
+                                                                         "reason": "Nghỉ bù"})
+        assert bad.status_code == 422 and 'data-field="day"' in bad.text
+        ok = submit(http, "/ui/admin/calendar", "/ui/admin/calendar", {"day": "2026-12-30", "kind": "day-off",
+                                                                        "reason": "Nghỉ bù thử nghiệm"})
+        assert ok.status_code == 303
+        assert [o["date"] for o in services.calendar.overrides()] == ["2026-12-30"]
+        assert http.get("/ui/admin/incidents").status_code == 200
+        refused = submit(http, "/ui/admin/diagrams", "/ui/admin/diagrams", {},
+                         files={"file": ("x.bpmn", b"<definitions>not bpmn</definitions>", "application/xml")})
+        assert refused.status_code == 422 and 'data-testid="deploy-errors"' in refused.text
+    with signed_in(server.url, "chuyenvien9") as http:
+        assert http.get("/ui/admin/diagrams").status_code == 403

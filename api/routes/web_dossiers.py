@@ -67,6 +67,7 @@ def _dossier_page(request: Request, who: Principal, code: str, status: int = 200
     services = _services(request)
     dossier = services.dossiers.get(code)
     history = services.queries.history(dossier.process_instance_id)
+    instance = services.queries.get(dossier.process_instance_id)
     tasks = services.queries.list_tasks(instance_id=dossier.process_instance_id, lane=None, candidate_group=None,
                                         assignee=None, status="open", limit=50, offset=0)
     mine: list[TaskView] = []
@@ -83,8 +84,8 @@ def _dossier_page(request: Request, who: Principal, code: str, status: int = 200
         svg = Markup(services.diagrams.instance_svg(dossier.process_instance_id))  # built by lxml: escaped
     except MotcuaError:
         svg = None  # a diagram without layout: the step list below still says where the dossier is
-    return page(request, "dossier.html", status=status, d=dossier, history=history, tasks=tasks, mine=mine,
-                actions=actions, svg=svg, forms=FORMS, error=error, failed=failed, done=done,
+    return page(request, "dossier.html", status=status, d=dossier, history=history, instance=instance, tasks=tasks,
+                mine=mine, actions=actions, svg=svg, forms=FORMS, error=error, failed=failed, done=done,
                 may_complete=who.role in policy.allowed_roles("POST", "/ui/dossiers/{code}/tasks/{task_id}/complete"))
 
 

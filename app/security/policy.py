@@ -94,6 +94,14 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/ui/dossiers/{code}/tasks/{task_id}/complete"): ACTORS,
     ("GET", "/ui/reception"): frozenset({R.RECEPTION_CLERK, R.ONE_STOP_HEAD, R.SYSTEM_ADMIN}),
     ("POST", "/ui/reception"): frozenset({R.RECEPTION_CLERK, R.ONE_STOP_HEAD, R.SYSTEM_ADMIN}),
+    ("GET", "/ui/admin/diagrams"): frozenset(ADMIN_ONLY | {R.AUDITOR}),
+    ("POST", "/ui/admin/diagrams"): ADMIN_ONLY,
+    ("GET", "/ui/admin/diagrams/{definition_id}/diff/{other_id}"): frozenset(ADMIN_ONLY | {R.AUDITOR}),
+    ("GET", "/ui/admin/calendar"): frozenset(ADMIN_ONLY | {R.AUDITOR}),
+    ("POST", "/ui/admin/calendar"): ADMIN_ONLY,
+    ("POST", "/ui/admin/calendar/{override_id}/delete"): ADMIN_ONLY,
+    ("GET", "/ui/admin/incidents"): frozenset({R.SYSTEM_ADMIN, R.AUDITOR}),
+    ("POST", "/ui/admin/incidents/{incident_id}/retry"): frozenset({R.SYSTEM_ADMIN}),
 }
 
 DEFAULT = frozenset({R.SYSTEM_ADMIN})
