@@ -22,6 +22,7 @@ from api.routes import (
     migrations,
     operations,
     tasks,
+    web_accounts,
     web_admin,
     web_auth,
     web_dossiers,
@@ -71,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    audit.router):
         app.include_router(router)
     for router in (web_auth.router, web_dossiers.router, web_reception.router, web_public.router,
-                   web_admin.router):
+                   web_admin.router, web_accounts.router):
         app.include_router(router)
     web_render.install(app)
     return app

@@ -204,3 +204,25 @@ def test_admin_pages_calendar_overrides_incidents_and_refused_diagram(world, ser
         assert refused.status_code == 422 and 'data-testid="deploy-errors"' in refused.text
     with signed_in(server.url, "chuyenvien9") as http:
         assert http.get("/ui/admin/diagrams").status_code == 403
+
+
+def test_accounts_page_creates_and_disables_users_and_shows_a_new_key_once(world, services, server):
+    make_user(services, "quantri2", Role.SYSTEM_ADMIN, "H31.SYT")
+    with signed_in(server.url, "quantri2") as http:
+        weak = submit(http, "/ui/admin/accounts", "/ui/admin/accounts/users",
+                      {"username": "lan", "password": "ngan", "role": "specialist", "unit": world["own"]})
+        assert weak.status_code == 422 and 'data-field="password"' in weak.text
+        made = submit(http, "/ui/admin/accounts", "/ui/admin/accounts/users",
+                      {"username": "lan", "password": PASSWORD, "role": "specialist", "unit": world["own"],
+                       "full_name": "Nguyễn Thị Lan"})
+        assert made.status_code == 303
+        with signed_in(server.url, "lan") as lan:
+            assert lan.get("/ui/worklist").status_code == 200
+            assert submit(http, "/ui/admin/accounts", "/ui/admin/accounts/users/lan/active", {}).status_code == 303
+            assert lan.get("/ui/worklist").status_code == 303  # disabled: back to the sign-in page
+        key = submit(http, "/ui/admin/accounts", "/ui/admin/accounts/keys", {"name": "dvcqg", "role": "integrator"})
+        assert key.status_code == 201
+        secret = re.search(r'data-testid="new-key">([^<]+)<', key.text).group(1)
+        assert secret not in http.get("/ui/admin/accounts").text
+        with httpx.Client(base_url=server.url, headers={"X-API-Key": secret}) as api:
+            assert api.get("/api/v1/auth/me").status_code == 200

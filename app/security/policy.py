@@ -102,6 +102,11 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/ui/admin/calendar/{override_id}/delete"): ADMIN_ONLY,
     ("GET", "/ui/admin/incidents"): frozenset({R.SYSTEM_ADMIN, R.AUDITOR}),
     ("POST", "/ui/admin/incidents/{incident_id}/retry"): frozenset({R.SYSTEM_ADMIN}),
+    ("GET", "/ui/admin/accounts"): frozenset({R.SYSTEM_ADMIN, R.AUDITOR}),
+    ("POST", "/ui/admin/accounts/users"): frozenset({R.SYSTEM_ADMIN}),
+    ("POST", "/ui/admin/accounts/users/{username}/active"): frozenset({R.SYSTEM_ADMIN}),
+    ("POST", "/ui/admin/accounts/keys"): frozenset({R.SYSTEM_ADMIN}),
+    ("POST", "/ui/admin/accounts/keys/{key_id}/revoke"): frozenset({R.SYSTEM_ADMIN}),
 }
 
 DEFAULT = frozenset({R.SYSTEM_ADMIN})
