@@ -84,7 +84,9 @@ def _dossier_page(request: Request, who: Principal, code: str, status: int = 200
         svg = Markup(services.diagrams.instance_svg(dossier.process_instance_id))  # built by lxml: escaped
     except MotcuaError:
         svg = None  # a diagram without layout: the step list below still says where the dossier is
-    return page(request, "dossier.html", status=status, d=dossier, history=history, instance=instance, tasks=tasks,
+    done_label = {"step": "Đã hoàn thành bước"}.get(done or "") or (ACTIONS[done][0] if done in ACTIONS else done)
+    return page(request, "dossier.html", status=status, d=dossier, done_label=done_label, history=history,
+                instance=instance, tasks=tasks,
                 mine=mine, actions=actions, svg=svg, forms=FORMS, error=error, failed=failed, done=done,
                 may_complete=who.role in policy.allowed_roles("POST", "/ui/dossiers/{code}/tasks/{task_id}/complete"))
 
