@@ -176,7 +176,8 @@ def test_public_lookup_needs_code_and_id_number(world, anonymous, client):
 def test_english_toggle(world, anonymous):
     switched = anonymous.get("/ui/lang", params={"to": "en", "next": "/public/lookup"})
     assert switched.status_code == 303 and switched.headers["location"] == "/public/lookup"
-    page = anonymous.get("/public/lookup", cookies={"motcua_lang": "en"})
+    anonymous.cookies.set("motcua_lang", "en")
+    page = anonymous.get("/public/lookup")
     assert '<html lang="en">' in page.text and "Dossier lookup" in page.text
     elsewhere = anonymous.get("/ui/lang", params={"to": "en", "next": "//evil.example"})
     assert elsewhere.headers["location"] == "/ui/worklist"

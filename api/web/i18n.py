@@ -29,7 +29,7 @@ EN: dict[str, str] = {
     "Sự kiện": "Event", "Người thực hiện": "Actor", "Không có bước nào đang mở cho bạn": "No open step for you",
     "Miễn phí": "Free", "Quản trị": "Administration", "Đã gia hạn": "Extended", "Bước đang mở": "Open steps",
     "Đã xong": "Done", "Đang làm": "Current", "Chưa đến": "Pending", "Ngày": "Date", "Cổng dịch vụ công": "Portal",
-    "Đã hoàn thành bước": "Step completed",
+    "Đã hoàn thành bước": "Step completed", "Bước đang chờ vai trò của tôi": "Open steps for my role",
 }
 
 
