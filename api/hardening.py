@@ -13,7 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from api import errors
 from app.settings import Settings
 
-RATE_LIMITED_PREFIXES = ("/api/v1/public/", "/public/", "/api/v1/auth/token", "/api/v1/auth/refresh")
+RATE_LIMITED_PREFIXES = ("/api/v1/public/", "/public/", "/api/v1/auth/token", "/api/v1/auth/refresh", "/login")
 API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 DOCS_PATHS = ("/docs", "/redoc", "/docs/oauth2-redirect")  # Swagger UI loads its own scripts
 

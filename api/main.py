@@ -23,8 +23,15 @@ from api.routes import (
     operations,
     reports,
     tasks,
+    web_accounts,
+    web_admin,
+    web_auth,
+    web_dossiers,
+    web_public,
+    web_reception,
 )
 from api.security import authorize
+from api.web import render as web_render
 from app.container import build_services
 from app.settings import Settings, get_settings
 
@@ -65,4 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    integrations.router, operations.router, diagrams.router, migrations.router, auth.router,
                    audit.router, reports.router, reports.public_router):
         app.include_router(router)
+    for router in (web_auth.router, web_dossiers.router, web_reception.router, web_public.router,
+                   web_admin.router, web_accounts.router):
+        app.include_router(router)
+    web_render.install(app)
     return app

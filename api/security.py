@@ -12,6 +12,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from starlette.concurrency import run_in_threadpool
 
+from api.web import session as web
 from app.container import Services
 from app.security import access, audit, policy
 from app.security.access import Forbidden
@@ -31,7 +32,7 @@ def _route_of(request: Request) -> tuple[str, str, list[str]]:
     return method, getattr(route, "path", request.url.path), [str(t) for t in getattr(route, "tags", None) or []]
 
 
-def _authenticate(services: Services, request: Request) -> Principal:
+def _authenticate(services: Services, request: Request, cookie_allowed: bool = False) -> Principal:
     key = request.headers.get("x-api-key")
     if key:
         behalf = request.headers.get("x-actor")
@@ -39,6 +40,11 @@ def _authenticate(services: Services, request: Request) -> Principal:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return services.accounts.from_bearer(token.strip())
+    if cookie_allowed:  # web pages only: a cookie on /api/… would open the REST API to cross-site forgery
+        session = web.codec_of(request).read(request.cookies.get(web.SESSION_COOKIE))
+        if session is not None:
+            request.state.web_session = session
+            return services.accounts.user_principal(session.username)
     raise Unauthenticated("Cần đăng nhập (Authorization: Bearer …) hoặc khóa API (X-API-Key)")
 
 
@@ -52,9 +58,9 @@ def _scope(services: Services, who: Principal, method: str, path: str, params: d
             return access.task(session, who, params["task_id"], acting=method != "GET", assign_to=assign_to)
         if "instance_id" in params:
             return access.instance(session, who, params["instance_id"])
-        if "code" in params and path.startswith("/api/v1/dossiers/"):
+        if "code" in params and path.startswith(("/api/v1/dossiers/", "/ui/dossiers/")):
             return access.dossier(session, who, params["code"])
-        if path in ("/api/v1/dossiers", "/api/v1/dossiers/queues") and method == "GET":
+        if path in ("/api/v1/dossiers", "/api/v1/dossiers/queues", "/ui/worklist") and method == "GET":
             access.unit_filter(who, query.get("unit"))
         elif path == "/api/v1/tasks" and method == "GET":
             if query.get("processInstanceId"):
@@ -83,9 +89,12 @@ async def authorize(request: Request, _key: Annotated[str | None, Security(API_K
         return
     services: Services = request.app.state.services
     try:
-        who = await run_in_threadpool(_authenticate, services, request)
+        who = await run_in_threadpool(_authenticate, services, request, web.is_web_path(path))
     except Unauthenticated as exc:
         _deny(request, None, exc.code)
+        if web.is_web_path(path) and web.wants_html(request):
+            raise web.LoginRequired(str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")) \
+                from exc
         raise
     try:
         if who.role not in policy.allowed_roles(method, path):

@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     public_rate_burst: int = 20
     # Reports read a daily summary; a read refreshes it first when it is older than this.
     report_summary_max_age_seconds: float = 300.0
+    # Staff web pages: set true behind HTTPS so the session cookie is never sent in clear.
+    web_cookie_secure: bool = False
 
 
 @lru_cache

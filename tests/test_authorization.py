@@ -116,7 +116,7 @@ def _expected(world: dict, variant: str, method: str, path: str, role: str) -> b
     scoped = role in UNIT_SCOPED
     names = set(re.findall(r"\{(\w+)\}", path))
     unit_bound = (bool(names & {"task_id", "instance_id"})
-                  or ("code" in names and path.startswith("/api/v1/dossiers/"))
+                  or ("code" in names and path.startswith(("/api/v1/dossiers/", "/ui/dossiers/")))
                   or path in ("/api/v1/tasks", "/api/v1/dossiers", "/api/v1/dossiers/queues"))
     if scoped and variant == "other" and unit_bound:
         return False

@@ -144,6 +144,10 @@ class AccountService:
         claims = self.tokens.decode_local(token, "access")
         return self._user_principal(claims["sub"])
 
+    def user_principal(self, username: str) -> Principal:
+        """The principal of a signed-in user (the web session cookie names only the username)."""
+        return self._user_principal(username)
+
     def _user_principal(self, username: str) -> Principal:
         # Read per request so that disabling a user or changing a role takes effect at once.
         with self.db.read() as session:
