@@ -71,5 +71,7 @@ def test_a_runaway_loop_is_refused_instead_of_silently_completing():
 </bpmn:process></bpmn:definitions>'''
     model = _model(loop.encode())
     with pytest.raises(ScriptError) as caught:
-        WorkflowEngine().start(model, {"n": 0})
+        # a generous time limit: on a loaded machine 1,000 rounds can outlast the default 1 s, and this test
+        # is about the depth guard, not the time limit
+        WorkflowEngine(script_timeout_seconds=60).start(model, {"n": 0})
     assert caught.value.code == "loop_too_deep" and caught.value.element_id in {"tick", "gw"}
