@@ -105,12 +105,13 @@ def build_services(settings: Settings) -> Services:
     inbound = InboundOnce(instances)
     instances.calendar_source = calendars.working_calendar
     instances.listeners.append(sync_timer_jobs)
+    audit = AuditLog(db)
     worker = Worker(db, [TimerHandler(instances)], scans=[DeadlineScan(db, calendars)], options=WorkerOptions(
         batch_size=settings.job_batch_size, concurrency=settings.job_concurrency,
         lease_seconds=settings.job_lease_seconds,
         max_attempts=settings.job_max_attempts, backoff_seconds=settings.job_backoff_seconds,
         poll_seconds=settings.worker_poll_seconds, scan_interval_seconds=settings.scan_interval_seconds),
-        pumps=_outbox_pumps(build_dispatcher(settings, db)))
+        pumps=[audit.pump, *_outbox_pumps(build_dispatcher(settings, db))])
     return Services(
         settings=settings, db=db, deployments=deployments, instances=instances, queries=InstanceQueries(db),
         catalogue=CatalogueService(db), reception=ReceptionService(instances, calendars, tracker),
@@ -123,5 +124,5 @@ def build_services(settings: Settings) -> Services:
         outbox=OutboxAdmin(db), incidents=IncidentService(db), worker=worker,
         operations=InstanceOperations(instances),
         diagrams=DiagramService(instances), migrations=MigrationService(instances),
-        accounts=AccountService(db, TokenService(settings), settings.bootstrap_api_key), audit=AuditLog(db),
+        accounts=AccountService(db, TokenService(settings), settings.bootstrap_api_key), audit=audit,
     )
