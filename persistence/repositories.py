@@ -79,9 +79,12 @@ def replace_waits(session: Session, instance_id: str, waits: list[Wait]) -> None
 
 
 def append_events(session: Session, events: list[Event]) -> None:
-    """One executemany INSERT, without fetching ids back: history rows are never read in the same command."""
+    """One executemany INSERT, without fetching ids back: history rows are never read in the same command.
+
+    Core, not ORM, insert: the ORM's bulk insert leaves out None values, so rows with and without an actor
+    would go out as two statements."""
     if events:
-        session.execute(insert(Event), [
+        session.execute(insert(Event.__table__), [
             {"process_instance_id": e.process_instance_id, "at": e.at, "type": e.type, "element_id": e.element_id,
              "actor": e.actor, "data": e.data or {}} for e in events])
 
