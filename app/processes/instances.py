@@ -126,6 +126,7 @@ class InstanceService:
             state=b"", variables={}, created_at=now, updated_at=now,
         )
         session.add(row)
+        _pin(session, row)
         events = [Event(process_instance_id=row.id, type="instance.started", actor=actor, at=now,
                         data={"definitionId": definition.id, "businessKey": business_key})]
         return self._save(session, row, model, workflow, events, actor, now)
@@ -248,6 +249,7 @@ class InstanceService:
                           populate_existing=True)
         if row is None:
             raise NotFound(f"Không có phiên chạy '{instance_id}'", field="id")
+        _pin(session, row)
         return row
 
     def _load(self, session: Session, instance_id: str):
@@ -340,6 +342,12 @@ def _due_of(info: ElementInfo | None, data: dict[str, Any], now: datetime, calen
     if due is None and budget:
         due = resolve_due(f"workdays({budget})", now, calendar)
     return due
+
+
+def _pin(session: Session, row: ProcessInstance) -> None:
+    """The session's identity map holds clean rows weakly: once the command's locals are gone, the audit hook
+    (which reads the status after the change) would SELECT the row again. Hold it until the session ends."""
+    session.info.setdefault("motcua_pinned", []).append(row)
 
 
 def _now() -> datetime:
