@@ -29,6 +29,7 @@ from app.processes.instances import InstanceService
 from app.processes.migrations import MigrationService
 from app.processes.operations import InstanceOperations
 from app.processes.queries import InstanceQueries
+from app.processes.retention import Archiver
 from app.security.accounts import AccountService
 from app.security.audit import AuditLog
 from app.security.tokens import TokenService
@@ -59,6 +60,7 @@ class Services:
     migrations: MigrationService
     accounts: AccountService
     audit: AuditLog
+    archiver: Archiver
 
     def close(self) -> None:
         self.db.dispose()
@@ -125,4 +127,5 @@ def build_services(settings: Settings) -> Services:
         operations=InstanceOperations(instances),
         diagrams=DiagramService(instances), migrations=MigrationService(instances),
         accounts=AccountService(db, TokenService(settings), settings.bootstrap_api_key), audit=audit,
+        archiver=Archiver(db),
     )
