@@ -73,9 +73,12 @@ def list_tasks(session: Session, *, instance_id: str | None, lane: str | None, c
     return session.scalars(query.order_by(HumanTask.created_at, HumanTask.id).limit(limit).offset(offset)).all()
 
 
-def replace_waits(session: Session, instance_id: str, waits: list[Wait]) -> None:
-    session.execute(delete(Wait).where(Wait.process_instance_id == instance_id))
+def replace_waits(session: Session, instance_id: str, waits: list[Wait]) -> list[str]:
+    """Answers the kinds of the waits replaced (RETURNING: no extra query)."""
+    replaced = session.scalars(delete(Wait).where(Wait.process_instance_id == instance_id)
+                               .returning(Wait.kind).execution_options(synchronize_session=False)).all()
     session.add_all(waits)
+    return list(replaced)
 
 
 def append_events(session: Session, events: list[Event]) -> None:

@@ -35,6 +35,10 @@ from persistence.models import Event, HumanTask, ProcessDefinition, ProcessInsta
 # deadlock_detected, serialization_failure
 LOST_RACE_SQLSTATES = ("40P01", "40001")
 
+# session.info key: {instance id: whether it waited on a timer before this command's change}, so a listener
+# keeping timer jobs in step can skip its lookup when there was and is no timer.
+TIMER_WAITS_BEFORE = "motcua_timer_waits_before"
+
 # Called after every saved change of an instance, inside its transaction.
 InstanceListener = Callable[[Session, ProcessInstance, list[HumanTask], list[Wait], datetime], None]
 # The working-day calendar as seen inside a transaction (admin overrides included).
@@ -273,7 +277,8 @@ class InstanceService:
         tasks = self._sync_tasks(session, row, snapshot, events, now, self._calendar(session))
         waits = [Wait(process_instance_id=row.id, kind=w.kind, name=w.name, element_id=w.element_id,
                       due_at=w.due_at) for w in snapshot.waits]
-        repo.replace_waits(session, row.id, waits)
+        replaced = repo.replace_waits(session, row.id, waits)
+        session.info.setdefault(TIMER_WAITS_BEFORE, {})[row.id] = "timer" in replaced
         repo.append_events(session, events)
         for listener in self.listeners:
             listener(session, row, tasks, waits, now)
