@@ -198,7 +198,10 @@ def main() -> None:
     for workers in args.workers:
         for clients in args.clients:
             print(f"uvicorn ×{workers}, {clients} clients, {args.completions} completions …", flush=True)
-            rows.append(measure(admin, workers, clients, args.completions))
+            try:
+                rows.append(measure(admin, workers, clients, args.completions))
+            except Exception as exc:  # e.g. a shared PostgreSQL out of connections: keep the other rows
+                print(f"  failed: {type(exc).__name__}: {exc}", flush=True)
     lines = ["| workers | clients | completions/s | p50 ms | p95 ms | p99 ms | CPU ms/completion (server + db) | "
              "server RSS MB | errors |", "|---|---|---|---|---|---|---|---|---|"]
     lines += [f"| {r['workers']} | {r['clients']} | {r['perSecond']} | {r['p50Ms']} | {r['p95Ms']} | {r['p99Ms']} | "

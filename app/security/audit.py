@@ -29,6 +29,7 @@ from persistence.security_models import AuditEvent
 
 GENESIS = "0" * 64
 _PG_LOCK_KEY = 0x6D6F7463  # "motc": one advisory lock for the whole chain
+PUMP_INTERVAL_SECONDS = 1.0  # how long a row may wait for its link (the window in which edits go unseen)
 
 
 _WROTE = "motcua_audit_wrote"
@@ -82,6 +83,7 @@ def status_of(session: Session, target: str | None) -> str | None:
 class AuditLog:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._pumped_at: datetime | None = None
         db.on_writer_event("after_flush", _mark_written)
         db.on_writer_event("do_orm_execute", _mark_bulk_write)
         db.on_write_commit(self.append)
@@ -97,14 +99,18 @@ class AuditLog:
             "after_status": status_of(session, ctx.target), "data": ctx.data}])
         session.info.pop(_WROTE, None)
 
-    def chain(self, batch: int = 1000) -> int:
-        """Link every committed un-chained row, oldest id first; returns how many were linked."""
+    def chain(self, batch: int = 1000, *, wait: bool = True) -> int:
+        """Link every committed un-chained row, oldest id first; returns how many were linked. With
+        wait=False, give up at once when another process is chaining (it links these rows too)."""
         linked = 0
         while True:
             with self.db.transaction() as session:
                 session.info[_CHAINING] = True
                 if self.db.dialect == "postgresql":
-                    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+                    lock = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+                    got = session.scalar(text(f"SELECT {lock}(:k)"), {"k": _PG_LOCK_KEY})
+                    if got is False:
+                        return linked
                 rows = list(session.scalars(select(AuditEvent).where(AuditEvent.seq.is_(None))
                                             .order_by(AuditEvent.id).limit(batch)))
                 if not rows:
@@ -120,9 +126,13 @@ class AuditLog:
             if len(rows) < batch:
                 return linked
 
-    def pump(self, _now: datetime) -> int:
-        """The worker's pump: chain what committed since the last tick."""
-        return self.chain()
+    def pump(self, now: datetime) -> int:
+        """The worker's pump: chain what committed since, at most once per PUMP_INTERVAL and without waiting
+        for another worker's chaining, so a busy worker spends its time on jobs, not on the chain."""
+        if self._pumped_at is not None and abs((now - self._pumped_at).total_seconds()) < PUMP_INTERVAL_SECONDS:
+            return 0
+        self._pumped_at = now
+        return self.chain(wait=False)
 
     def verify(self, batch: int = 1000) -> dict[str, Any]:
         """Chain what is pending, then walk the chain in order; the first row whose hash or link does not
