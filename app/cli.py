@@ -256,6 +256,23 @@ def run_worker(
         services.close()
 
 
+@cli.command("archive")
+def archive(
+    finished_before: Annotated[str, typer.Option("--finished-before", help="YYYY-MM-DD (Hà Nội time, midnight)")],
+) -> None:
+    """Drop the workflow state of instances finished before a date; history and result variables stay."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    try:
+        cutoff = datetime.strptime(finished_before, "%Y-%m-%d").replace(tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+    except ValueError:
+        console.print(f"[red]Ngày không hợp lệ: '{finished_before}' (cần dạng YYYY-MM-DD)[/]")
+        raise typer.Exit(2) from None
+    archived = _with_services(lambda s: s.archiver.archive(cutoff))
+    console.print(f"Đã lưu trữ {archived} phiên chạy kết thúc trước {finished_before}")
+
+
 @outbox_cli.command("deliver")
 def outbox_deliver(
     once: Annotated[bool, typer.Option("--once", help="Deliver what is due now, then stop")] = False,

@@ -29,6 +29,7 @@ from app.processes.instances import InstanceService
 from app.processes.migrations import MigrationService
 from app.processes.operations import InstanceOperations
 from app.processes.queries import InstanceQueries
+from app.processes.retention import Archiver
 from app.reports.ratings import RatingService
 from app.reports.service import ReportService
 from app.security.accounts import AccountService
@@ -63,6 +64,7 @@ class Services:
     audit: AuditLog
     reports: ReportService
     ratings: RatingService
+    archiver: Archiver
 
     def close(self) -> None:
         self.db.dispose()
@@ -109,6 +111,7 @@ def build_services(settings: Settings) -> Services:
     inbound = InboundOnce(instances)
     instances.calendar_source = calendars.working_calendar
     instances.listeners.append(sync_timer_jobs)
+    audit = AuditLog(db)
     lifecycle = LifecycleService(instances, calendars, changes)
     options = WorkerOptions(
         batch_size=settings.job_batch_size, concurrency=settings.job_concurrency,
@@ -117,7 +120,7 @@ def build_services(settings: Settings) -> Services:
         scan_interval_seconds=settings.scan_interval_seconds)
     worker = Worker(db, [TimerHandler(instances)],
                     scans=[DeadlineScan(db, calendars), lifecycle.close_unanswered_supplements],
-                    options=options, pumps=_outbox_pumps(build_dispatcher(settings, db)))
+                    options=options, pumps=[audit.pump, *_outbox_pumps(build_dispatcher(settings, db))])
     return Services(
         settings=settings, db=db, deployments=deployments, instances=instances, queries=InstanceQueries(db),
         catalogue=CatalogueService(db), reception=ReceptionService(instances, calendars, tracker),
@@ -130,7 +133,8 @@ def build_services(settings: Settings) -> Services:
         outbox=OutboxAdmin(db), incidents=IncidentService(db), worker=worker,
         operations=InstanceOperations(instances),
         diagrams=DiagramService(instances), migrations=MigrationService(instances),
-        accounts=AccountService(db, TokenService(settings), settings.bootstrap_api_key), audit=AuditLog(db),
+        accounts=AccountService(db, TokenService(settings), settings.bootstrap_api_key), audit=audit,
         reports=ReportService(db, settings.report_summary_max_age_seconds),
         ratings=RatingService(db),
+        archiver=Archiver(db),
     )

@@ -29,10 +29,10 @@ class TimedEngine(WorkflowEngine):
         self.__dict__.update(inner.__dict__)
         self.busy_s = 0.0
 
-    def _timed(self, call: Callable[..., T], *args: Any) -> T:
+    def _timed(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         began = time.perf_counter()
         try:
-            return call(*args)
+            return call(*args, **kwargs)
         finally:
             self.busy_s += time.perf_counter() - began
 
@@ -42,8 +42,8 @@ class TimedEngine(WorkflowEngine):
     def dump(self, workflow: BpmnWorkflow) -> bytes:
         return self._timed(super().dump, workflow)
 
-    def complete_task(self, workflow: BpmnWorkflow, task_id: str, variables: dict[str, Any]) -> Any:
-        return self._timed(super().complete_task, workflow, task_id, variables)
+    def complete_task(self, workflow: BpmnWorkflow, task_id: str, variables: dict[str, Any], **kwargs: Any) -> Any:
+        return self._timed(super().complete_task, workflow, task_id, variables, **kwargs)
 
     def snapshot(self, model: ProcessModel, workflow: BpmnWorkflow) -> Snapshot:
         return self._timed(super().snapshot, model, workflow)

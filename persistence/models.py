@@ -56,6 +56,7 @@ class ProcessInstance(Base):
     __table_args__ = (
         Index("ix_process_instances_key_status", "key", "status"),
         Index("ix_process_instances_business_key", "business_key"),
+        Index("ix_process_instances_status_ended", "status", "ended_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -70,6 +71,7 @@ class ProcessInstance(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # state dropped; history and result kept
 
     __mapper_args__ = {"version_id_col": version}
 

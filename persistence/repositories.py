@@ -73,15 +73,21 @@ def list_tasks(session: Session, *, instance_id: str | None, lane: str | None, c
     return session.scalars(query.order_by(HumanTask.created_at, HumanTask.id).limit(limit).offset(offset)).all()
 
 
-def replace_waits(session: Session, instance_id: str, waits: list[Wait]) -> None:
-    session.execute(delete(Wait).where(Wait.process_instance_id == instance_id))
+def replace_waits(session: Session, instance_id: str, waits: list[Wait]) -> list[str]:
+    """Answers the kinds of the waits replaced (RETURNING: no extra query)."""
+    replaced = session.scalars(delete(Wait).where(Wait.process_instance_id == instance_id)
+                               .returning(Wait.kind).execution_options(synchronize_session=False)).all()
     session.add_all(waits)
+    return list(replaced)
 
 
 def append_events(session: Session, events: list[Event]) -> None:
-    """One executemany INSERT, without fetching ids back: history rows are never read in the same command."""
+    """One executemany INSERT, without fetching ids back: history rows are never read in the same command.
+
+    Core, not ORM, insert: the ORM's bulk insert leaves out None values, so rows with and without an actor
+    would go out as two statements."""
     if events:
-        session.execute(insert(Event), [
+        session.execute(insert(Event.__table__), [
             {"process_instance_id": e.process_instance_id, "at": e.at, "type": e.type, "element_id": e.element_id,
              "actor": e.actor, "data": e.data or {}} for e in events])
 

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from persistence.models import Base
@@ -42,13 +42,17 @@ class ApiKey(Base):
 
 
 class AuditEvent(Base):
-    """One committed command; `hash` covers the row and `prev_hash`, so an edited or deleted row shows."""
+    """One committed command; `hash` covers the row and `prev_hash`, so an edited or deleted row shows.
+
+    Rows are written un-chained (seq, prev_hash and hash empty) and linked after commit by `AuditLog.chain`."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_target", "target"),)
+    __table_args__ = (Index("ix_audit_events_target", "target"),
+                      Index("ix_audit_events_unchained", "id", postgresql_where=text("seq IS NULL"),
+                            sqlite_where=text("seq IS NULL")))
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), unique=True)
+    seq: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), unique=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[str | None] = mapped_column(String(32))
@@ -58,6 +62,6 @@ class AuditEvent(Base):
     before_status: Mapped[str | None] = mapped_column(String(32))
     after_status: Mapped[str | None] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
-    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    hash: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)

@@ -4,15 +4,19 @@ import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, select, update
+import pytest
+from sqlalchemy import delete, func, select, text, update
 
+from app.security import audit
 from app.security.roles import Role
 from persistence.security_models import AuditEvent
 from tests.onestop import install_catalogue, procedures, reception_body, units
 
 
 def _rows(services) -> list[AuditEvent]:
+    services.audit.chain()  # what the worker's pump does within a tick of every commit
     with services.db.read() as session:
         return list(session.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
 
@@ -95,3 +99,33 @@ def test_a_transaction_that_changes_nothing_is_not_audited(services):
     assert _rows(services) == []
     services.accounts.create_api_key("mot", Role.INTEGRATOR)
     assert len(_rows(services)) == 1
+
+
+def test_rows_are_written_unchained_and_the_worker_links_them(services):
+    services.accounts.create_api_key("mot", Role.INTEGRATOR)
+    services.accounts.create_api_key("hai", Role.INTEGRATOR)
+    with services.db.read() as session:
+        pending = list(session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+    assert [(r.seq, r.prev_hash, r.hash) for r in pending] == [(None, None, None)] * 2
+    assert services.audit.pump in services.worker.pumps
+    assert services.audit.pump(datetime.now(UTC)) == 2
+    with services.db.read() as session:
+        rows = list(session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+    assert [r.seq for r in rows] == [1, 2] and rows[1].prev_hash == rows[0].hash
+    assert services.audit.chain() == 0  # nothing left; linking twice changes nothing
+    assert services.audit.verify() == {"ok": True, "checked": 2, "firstBadEventId": None}
+
+
+def test_commands_do_not_queue_behind_the_chain(services):
+    """While a chainer holds the chain's lock, commands still commit (they used to wait for it)."""
+    if services.db.dialect != "postgresql":
+        pytest.skip("SQLite writers are serial anyway; the chain lock is PostgreSQL's advisory lock")
+    with services.db.engine.connect() as holder:
+        holder.execute(text("SELECT pg_advisory_lock(:k)"), {"k": audit._PG_LOCK_KEY})
+        try:  # were commands still waiting for the lock, the statement timeout would fail them
+            ids = [services.accounts.create_api_key(f"khi khoa {i}", Role.INTEGRATOR).id for i in range(3)]
+        finally:
+            holder.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": audit._PG_LOCK_KEY})
+            holder.commit()
+    assert len(set(ids)) == 3
+    assert services.audit.verify() == {"ok": True, "checked": 3, "firstBadEventId": None}

@@ -6,7 +6,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.jobs.worker import Obsolete, Postpone
-from app.processes.instances import InstanceService
+from app.processes.instances import TIMER_WAITS_BEFORE, InstanceService
 from persistence.job_models import Job
 from persistence.models import HumanTask, ProcessInstance, Wait
 
@@ -17,6 +17,8 @@ def sync_timer_jobs(session: Session, instance: ProcessInstance, tasks: list[Hum
                     now: datetime) -> None:
     """Instance listener: same transaction as the change, so a timer row exists exactly while the wait does."""
     wanted = {(w.element_id, w.due_at) for w in waits if w.kind == "timer" and w.due_at is not None}
+    if not wanted and not session.info.get(TIMER_WAITS_BEFORE, {}).get(instance.id, True):
+        return  # no timer before or after this change, hence no timer job to look for
     existing = session.execute(select(Job.id, Job.element_id, Job.due_at).where(
         Job.process_instance_id == instance.id, Job.kind == KIND)).all()
     stale = [job_id for job_id, element_id, due_at in existing if (element_id, due_at) not in wanted]

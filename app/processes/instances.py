@@ -35,6 +35,10 @@ from persistence.models import Event, HumanTask, ProcessDefinition, ProcessInsta
 # deadlock_detected, serialization_failure
 LOST_RACE_SQLSTATES = ("40P01", "40001")
 
+# session.info key: {instance id: whether it waited on a timer before this command's change}, so a listener
+# keeping timer jobs in step can skip its lookup when there was and is no timer.
+TIMER_WAITS_BEFORE = "motcua_timer_waits_before"
+
 # Called after every saved change of an instance, inside its transaction.
 InstanceListener = Callable[[Session, ProcessInstance, list[HumanTask], list[Wait], datetime], None]
 # The working-day calendar as seen inside a transaction (admin overrides included).
@@ -126,6 +130,7 @@ class InstanceService:
             state=b"", variables={}, created_at=now, updated_at=now,
         )
         session.add(row)
+        _pin(session, row)
         events = [Event(process_instance_id=row.id, type="instance.started", actor=actor, at=now,
                         data={"definitionId": definition.id, "businessKey": business_key})]
         return self._save(session, row, model, workflow, events, actor, now)
@@ -248,6 +253,7 @@ class InstanceService:
                           populate_existing=True)
         if row is None:
             raise NotFound(f"Không có phiên chạy '{instance_id}'", field="id")
+        _pin(session, row)
         return row
 
     def _load(self, session: Session, instance_id: str):
@@ -271,7 +277,8 @@ class InstanceService:
         tasks = self._sync_tasks(session, row, snapshot, events, now, self._calendar(session))
         waits = [Wait(process_instance_id=row.id, kind=w.kind, name=w.name, element_id=w.element_id,
                       due_at=w.due_at) for w in snapshot.waits]
-        repo.replace_waits(session, row.id, waits)
+        replaced = repo.replace_waits(session, row.id, waits)
+        session.info.setdefault(TIMER_WAITS_BEFORE, {})[row.id] = "timer" in replaced
         repo.append_events(session, events)
         for listener in self.listeners:
             listener(session, row, tasks, waits, now)
@@ -340,6 +347,12 @@ def _due_of(info: ElementInfo | None, data: dict[str, Any], now: datetime, calen
     if due is None and budget:
         due = resolve_due(f"workdays({budget})", now, calendar)
     return due
+
+
+def _pin(session: Session, row: ProcessInstance) -> None:
+    """The session's identity map holds clean rows weakly: once the command's locals are gone, the audit hook
+    (which reads the status after the change) would SELECT the row again. Hold it until the session ends."""
+    session.info.setdefault("motcua_pinned", []).append(row)
 
 
 def _now() -> datetime:

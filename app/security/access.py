@@ -42,30 +42,40 @@ def dossier(session: Session, who: Principal, code: str) -> Target:
 
 
 def instance(session: Session, who: Principal, instance_id: str) -> Target:
-    row = session.get(ProcessInstance, instance_id)
-    if row is None:
+    found = session.execute(select(ProcessInstance.status, Dossier)
+                            .outerjoin(Dossier, Dossier.process_instance_id == ProcessInstance.id)
+                            .where(ProcessInstance.id == instance_id)).first()
+    if found is None:
         return NOTHING
-    owner = session.scalar(select(Dossier).where(Dossier.process_instance_id == instance_id))
+    return _instance_target(who, instance_id, found[0], found[1])
+
+
+def _instance_target(who: Principal, instance_id: str, status: str, owner: Dossier | None) -> Target:
     if owner is not None:
         _check_dossier(who, owner)
         return Target(f"dossier:{owner.code}", owner.status)
     if who.unit_scoped:
         raise Forbidden("Cán bộ đơn vị chỉ xem phiên chạy gắn với hồ sơ của đơn vị mình")
-    return Target(f"instance:{instance_id}", row.status)
+    return Target(f"instance:{instance_id}", status)
 
 
 def task(session: Session, who: Principal, task_id: str, *, acting: bool, assign_to: str | None = None) -> Target:
     """Reading needs the dossier's unit; completing needs the step's group and unit, or being its assignee;
     claiming is for oneself, except heads, who hand steps of their unit to their people (DOMAIN: assigns)."""
-    row = session.get(HumanTask, task_id)
-    if row is None:
+    # One query for the task, its instance's status and its dossier: this runs before every task command.
+    found = session.execute(select(HumanTask, ProcessInstance.status, Dossier)
+                            .join(ProcessInstance, ProcessInstance.id == HumanTask.process_instance_id)
+                            .outerjoin(Dossier, Dossier.process_instance_id == HumanTask.process_instance_id)
+                            .where(HumanTask.id == task_id)).first()
+    if found is None:
         return NOTHING
-    target = instance(session, who, row.process_instance_id)
+    row, status, owner = found
+    target = _instance_target(who, row.process_instance_id, status, owner)
     if not acting or who.is_system_admin:
         return target
     label = row.name or row.element_id
     if assign_to is not None and who.role in HEADS:
-        _check_step_unit(session, who, row)
+        _check_step_unit(who, row, owner)
         return target
     if assign_to is not None and assign_to != who.subject:
         raise Forbidden(f"Chỉ lãnh đạo mới giao bước '{label}' cho người khác")
@@ -76,16 +86,15 @@ def task(session: Session, who: Principal, task_id: str, *, acting: bool, assign
         raise Forbidden(f"Bước '{label}' dành cho nhóm {', '.join(groups)}, không phải vai trò '{who.role}'")
     if row.assignee and who.role not in HEADS:
         raise Forbidden(f"Bước '{label}' đã được giao cho người khác")
-    _check_step_unit(session, who, row)
+    _check_step_unit(who, row, owner)
     return target
 
 
-def _check_step_unit(session: Session, who: Principal, row: HumanTask) -> None:
+def _check_step_unit(who: Principal, row: HumanTask, owner: Dossier | None) -> None:
     # motcua:unit says which of the dossier's units does the step ("receiving" or "competent").
     side = (row.properties or {}).get("motcua:unit")
     if side is None:
         side = "receiving" if row.lane in RECEPTION_LANES else "competent"
-    owner = session.scalar(select(Dossier).where(Dossier.process_instance_id == row.process_instance_id))
     unit = None
     if owner is not None:
         unit = {"receiving": owner.receiving_unit, "competent": owner.competent_unit}.get(side, side)
