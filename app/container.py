@@ -19,7 +19,16 @@ from app.integrations import connectors
 from app.integrations.callbacks import SignedCallbacks, keep_ministry_id
 from app.integrations.dispatch import OutboxAdmin, OutboxDispatcher, Retry
 from app.integrations.inbound import InboundOnce
-from app.integrations.outbox import DVCQG, MOH, MOH_HANDOVER, PAYMENT, DvcqgSync, MohHandover, PaymentRequest
+from app.integrations.outbox import (
+    DVCQG,
+    MOH,
+    MOH_HANDOVER,
+    PAYMENT,
+    DvcqgSync,
+    MohHandover,
+    PaymentRequest,
+    StaffNotices,
+)
 from app.jobs.incidents import IncidentService
 from app.jobs.timers import TimerHandler, sync_timer_jobs
 from app.jobs.worker import Pump, Worker, WorkerOptions
@@ -105,7 +114,7 @@ def build_services(settings: Settings) -> Services:
     instances = InstanceService(db, engine, deployments)
     calendars = CalendarService(db)
     changes = DossierChanges()
-    changes.listeners += [DvcqgSync(), MohHandover(), PaymentRequest()]
+    changes.listeners += [DvcqgSync(), MohHandover(), PaymentRequest(), StaffNotices()]
     tracker = DossierTracker(calendars, changes)
     instances.listeners.append(tracker)
     inbound = InboundOnce(instances)
@@ -119,7 +128,7 @@ def build_services(settings: Settings) -> Services:
         backoff_seconds=settings.job_backoff_seconds, poll_seconds=settings.worker_poll_seconds,
         scan_interval_seconds=settings.scan_interval_seconds)
     worker = Worker(db, [TimerHandler(instances)],
-                    scans=[DeadlineScan(db, calendars), lifecycle.close_unanswered_supplements],
+                    scans=[DeadlineScan(db, calendars, changes), lifecycle.close_unanswered_supplements],
                     options=options, pumps=[audit.pump, *_outbox_pumps(build_dispatcher(settings, db))])
     return Services(
         settings=settings, db=db, deployments=deployments, instances=instances, queries=InstanceQueries(db),

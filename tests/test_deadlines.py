@@ -11,6 +11,7 @@ from app.calendar import rules
 from app.calendar.workdays import WorkingCalendar
 from app.dossiers.deadlines import DeadlineScan, apology_reminder_at
 from persistence.dossier_models import Dossier
+from persistence.integration_models import OutboxMessage
 from persistence.models import Event, HumanTask
 from tests.onestop import install_catalogue, procedures, receive, reception_body, units
 
@@ -138,6 +139,13 @@ def dossier_setup(services, client):
     return procedure, unit
 
 
+def notices(services) -> list[OutboxMessage]:
+    """What the staff notification channel will receive (outbox topic `notify`)."""
+    with services.db.read() as session:
+        return list(session.scalars(select(OutboxMessage).where(OutboxMessage.topic == "notify")
+                                    .order_by(OutboxMessage.id)))
+
+
 def scan(services, now: datetime) -> int:
     deadline_scan = next(s for s in services.worker.scans if isinstance(s, DeadlineScan))
     return deadline_scan(now)
@@ -162,6 +170,7 @@ def test_overdue_dossier_and_step_are_flagged_once(services, client, dossier_set
     assert flagged[late["code"]] is not None and flagged[on_time["code"]] is None
     scan(services, now + timedelta(minutes=1))
     assert len(history(services, "dossier.overdue")) == 1
+    assert [n.aggregate for n in notices(services) if n.kind == "dossier.overdue"] == [late["code"]]
 
     with services.db.read() as session:
         step_due = session.scalar(select(HumanTask.due_at).where(
@@ -188,6 +197,8 @@ def test_apology_reminder_comes_the_working_day_before_and_not_after_an_extensio
     assert event.data["code"] == received["code"] and event.data["form"] == "04"
     scan(services, remind_at + timedelta(hours=1))
     assert len(history(services, "dossier.apology_due")) == 1
+    [notice] = [n for n in notices(services) if n.kind == "dossier.apology_due"]
+    assert notice.aggregate == received["code"] and "Mẫu 04" in notice.payload["message"]
 
     other = receive(client, reception_body(procedure, unit, id_number="001203008888"))
     extended = client.post(f"/api/v1/dossiers/{other['code']}/actions/extend",

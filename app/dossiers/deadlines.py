@@ -2,7 +2,8 @@
 
 Each finding is flagged on its row and written once to the history, so any number of workers may scan
 (PostgreSQL: rows are claimed with SKIP LOCKED) and a restart never repeats an event. Notification
-messages go through the integrations outbox once it exists; until then the history events are the record.
+messages are announced to app/integrations, which writes them to the outbox (national portal step and a
+`notify` row for the staff notification channel).
 """
 
 from datetime import datetime, time, timedelta
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.calendar.service import CalendarService
 from app.calendar.workdays import LOCAL_TZ, WorkingCalendar
+from app.dossiers.changes import DossierChange, DossierChanges
 from app.dossiers.status import Status
 from persistence.db import Database
 from persistence.dossier_models import Dossier
@@ -34,9 +36,10 @@ def apology_reminder_at(calendar: WorkingCalendar, appointment_at: datetime) -> 
 
 
 class DeadlineScan:
-    def __init__(self, db: Database, calendars: CalendarService) -> None:
+    def __init__(self, db: Database, calendars: CalendarService, changes: DossierChanges | None = None) -> None:
         self.db = db
         self.calendars = calendars
+        self.changes = changes or DossierChanges()  # integrations turn these into portal and staff messages
 
     def __call__(self, now: datetime) -> int:
         with self.db.transaction() as session:
@@ -58,6 +61,7 @@ class DeadlineScan:
                               actor="worker", data={"code": dossier.code,
                                                     "appointmentAt": dossier.appointment_at.isoformat(),
                                                     "competentUnit": dossier.competent_unit}))
+            self.changes.announce(session, dossier, DossierChange("overdue", now, "worker", "Hồ sơ quá hạn giải quyết"))
         return len(rows)
 
     def _overdue_steps(self, session: Session, now: datetime) -> int:
@@ -90,6 +94,8 @@ class DeadlineScan:
                               actor="worker", data={"code": dossier.code,
                                                     "appointmentAt": dossier.appointment_at.isoformat(),
                                                     "form": "04"}))
+            self.changes.announce(session, dossier, DossierChange(
+                "apology_due", now, "worker", "Đến hạn gửi thư xin lỗi và hẹn lại ngày trả kết quả (Mẫu 04)"))
             count += 1
         return count
 

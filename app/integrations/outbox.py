@@ -15,6 +15,7 @@ MOH = "moh"
 MOH_HANDOVER = "moh.handover"
 PAYMENT = "payment"
 PAYMENT_REQUEST = "payment.request"
+NOTIFY = "notify"
 
 
 def enqueue(session: Session, topic: str, aggregate: str, kind: str, payload: dict[str, Any]) -> OutboxMessage:
@@ -74,3 +75,17 @@ class PaymentRequest:
                       for f in (procedure.fees if procedure else [])],
             "payer": {"name": (dossier.applicant or {}).get("name"), "idNumber": dossier.applicant_id_number},
         })
+
+
+class StaffNotices:
+    """Overdue dossiers and due apology letters become `notify` rows for the unit's notification channel
+    (SMS / e-mail gateway); until one is configured they wait, visible in GET /api/v1/outbox."""
+
+    def __call__(self, session: Session, dossier: Dossier, change: DossierChange) -> None:
+        if change.kind not in ("overdue", "apology_due"):
+            return
+        session.flush()
+        enqueue(session, NOTIFY, dossier.code, f"dossier.{change.kind}", {
+            "dossierCode": dossier.code, "competentUnit": dossier.competent_unit,
+            "receivingUnit": dossier.receiving_unit, "appointmentAt": dossier.appointment_at.isoformat(),
+            "message": change.content})
