@@ -23,7 +23,7 @@ from app.dossiers.reception import ReceptionService
 from app.dossiers.requests import ReceptionRequest
 from app.dossiers.status import DVCQG_CODE, Status
 from app.errors import MotcuaError
-from app.integrations.inbound import InboundOnce
+from app.integrations.inbound import InboundOnce, request_hash
 from persistence import repositories as repo
 from persistence.dossier_models import Dossier, Procedure
 from persistence.integration_models import ProcessedMessage
@@ -124,7 +124,12 @@ class LegacyImporter:
                 raise Refused("missing_field", f"Thiếu trường: {', '.join(missing)}")
             key = f"legacy:{row.get('source_system', '')}:{legacy_id}"
             with self.instances.db.read() as session:
-                already = session.get(ProcessedMessage, key) is not None
+                earlier = session.get(ProcessedMessage, key)
+            already = earlier is not None
+            if already and not dry_run:
+                if earlier.request_hash != request_hash(row):
+                    raise Refused("idempotency_key_reused", f"Mã hồ sơ cũ '{legacy_id}' đã được nhập với nội dung khác")
+                return Outcome(line, legacy_id, "skipped", earlier.response.get("code"))
             if dry_run:
                 try:
                     with self.instances.command() as session:
