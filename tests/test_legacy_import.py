@@ -121,6 +121,11 @@ def test_csv_with_mapping_imports_history_and_in_flight_and_refuses_bad_rows(ser
     assert [o.result for o in again][:2] == ["skipped", "skipped"] and _count(services) == 2
     assert [o.code for o in again[:2]] == [o.code for o in outcomes[:2]]
 
+    sample.write_text(sample.read_text(encoding="utf-8").replace("Trần Văn Bình", "Trần Văn Bính"), encoding="utf-8")
+    changed = _run(services, sample, mapping)  # the same legacy id with other content is not silently skipped
+    assert (changed[0].result, changed[0].code) == ("refused", "idempotency_key_reused")
+    assert _count(services) == 2
+
 
 def test_jsonl_through_the_command_line_is_resumable(services, client, tmp_path, database_url):
     counter, procedure = _setup(services, client)
