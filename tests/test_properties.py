@@ -63,8 +63,10 @@ def test_a_deadline_ends_on_a_working_day_after_the_start(start, days, half):
 
 @PROPERTY
 @given(start=st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2030, 12, 31), timezones=st.just(UTC)),
-       h1=st.integers(min_value=0, max_value=200), h2=st.integers(min_value=0, max_value=200))
+       h1=st.integers(min_value=0, max_value=200), h2=st.integers(min_value=1, max_value=200))
 def test_working_hours_add_up(start, h1, h2):
+    # h2 > 0: a first leg ending at a closing time (11:30, 17:00) plus zero hours is, by design, the next
+    # opening (a start outside working time counts from the next period), so n + 0 != n there.
     calendar = WorkingCalendar()
     quarter = 0.25  # quarters of an hour keep the sums exact
     once = calendar.add_working_hours(start, (h1 + h2) * quarter)
