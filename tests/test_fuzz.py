@@ -11,7 +11,7 @@ from schemathesis.checks import not_a_server_error, response_schema_conformance
 from tests.conftest import ADMIN_HEADERS
 from tests.onestop import install_catalogue
 
-EXAMPLES = int(os.environ.get("MOTCUA_FUZZ_EXAMPLES", "20"))
+EXAMPLES = int(os.environ.get("MOTCUA_FUZZ_EXAMPLES", "15"))
 
 
 def test_every_operation_answers_without_5xx_and_as_documented(services, server):
