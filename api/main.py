@@ -31,6 +31,7 @@ from api.routes import (
     web_reception,
 )
 from api.security import authorize
+from api.text_guard import TextGuard
 from api.web import render as web_render
 from app.container import build_services
 from app.settings import Settings, get_settings
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return await call_next(request)
 
     hardening.install(app, settings)
+    app.add_middleware(TextGuard)
     for router in (health.router, deployments.router, instances.router, tasks.router, messages.router,
                    catalogue.router, dossiers.router, forms.router, calendar.router, incidents.router,
                    integrations.router, operations.router, diagrams.router, migrations.router, auth.router,

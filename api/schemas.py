@@ -2,8 +2,37 @@
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+
+MAX_ID = 2**63 - 1  # BigInteger ids (64-bit in both databases)
+MAX_INT32 = 2**31 - 1  # Integer ids: 32-bit on PostgreSQL
+
+
+def _storable(value: Any) -> Any:
+    """Refuse what JSON allows but the databases and the idempotency hash cannot hold: integers beyond 64 bits
+    and strings with lone UTF-16 surrogates (not encodable as UTF-8)."""
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return value
+    if isinstance(value, int):
+        if not -MAX_ID - 1 <= value <= MAX_ID:
+            raise ValueError("số nguyên vượt quá 64 bit")
+    elif isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("chuỗi chứa ký tự không hợp lệ (surrogate)") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _storable(key)
+            _storable(item)
+    elif isinstance(value, list):
+        for item in value:
+            _storable(item)
+    return value
+
+
+Variables = Annotated[dict[str, Any], AfterValidator(_storable)]
 
 
 class Body(BaseModel):
@@ -12,11 +41,11 @@ class Body(BaseModel):
 
 class StartRequest(Body):
     business_key: str | None = Field(default=None, min_length=1, max_length=255)
-    variables: dict[str, Any] = Field(default_factory=dict)
+    variables: Variables = Field(default_factory=dict)
 
 
 class CompleteRequest(Body):
-    variables: dict[str, Any] = Field(default_factory=dict)
+    variables: Variables = Field(default_factory=dict)
 
 
 class ClaimRequest(Body):
@@ -27,7 +56,7 @@ class MessageRequest(Body):
     message_name: str = Field(min_length=1, max_length=255)
     business_key: str | None = Field(default=None, min_length=1, max_length=255)
     process_instance_id: str | None = Field(default=None, min_length=1, max_length=36)
-    variables: dict[str, Any] = Field(default_factory=dict)
+    variables: Variables = Field(default_factory=dict)
     message_id: str | None = Field(default=None, min_length=1, max_length=200,
                                    description="Mã duy nhất của thông điệp; gửi lại cùng mã nhận lại kết quả lần đầu")
 

@@ -25,6 +25,8 @@ audit_cli = typer.Typer(help="Nhật ký kiểm toán", no_args_is_help=True)
 cli.add_typer(audit_cli, name="audit")
 demo_cli = typer.Typer(help="Dữ liệu mẫu cho trình diễn và đo hiệu năng", no_args_is_help=True)
 cli.add_typer(demo_cli, name="demo")
+import_cli = typer.Typer(help="Nhập dữ liệu từ hệ thống cũ", no_args_is_help=True)
+cli.add_typer(import_cli, name="import")
 console = Console()
 
 
@@ -328,6 +330,58 @@ def simulate(
     faults = Faults(fail_rate=fail_rate, timeout_rate=timeout_rate, garbage_rate=garbage_rate, slow_ms=slow_ms)
     app = create_simulator(kind, faults, callback_url=callback_url, secret=secret)  # type: ignore[arg-type]
     uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+@import_cli.command("dossiers")
+def import_dossiers(
+    file: Annotated[Path, typer.Argument(help="CSV (có dòng tiêu đề) hoặc JSON Lines (.jsonl)", exists=True)],
+    mapping: Annotated[Path | None, typer.Option("--mapping", help="Tệp YAML ánh xạ cột", exists=True)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Kiểm tra từng dòng, không ghi gì")] = False,
+    report: Annotated[Path | None, typer.Option("--report", help="Ghi báo cáo từng dòng (CSV)")] = None,
+) -> None:
+    """Import finished and in-flight dossiers; re-running skips rows already imported (by legacy id)."""
+    import csv
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from app.container import build_services
+    from app.legacy.importer import LegacyImporter, Mapping, read_rows
+
+    try:
+        columns = Mapping.load(mapping)
+    except (ValueError, OSError) as exc:
+        console.print(f"[red]Tệp ánh xạ không hợp lệ[/]: {exc}")
+        raise typer.Exit(2) from None
+    rows = list(read_rows(file))
+    services = build_services(get_settings())
+    importer = LegacyImporter(services.reception, services.inbound)
+    outcomes = []
+    try:
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console) as progress:
+            task = progress.add_task("Kiểm tra" if dry_run else "Nhập hồ sơ", total=len(rows))
+            for line, raw in rows:
+                outcomes.append(importer.import_row(line, raw, columns, dry_run=dry_run))
+                progress.advance(task)
+    finally:
+        services.close()
+    counts = {kind: sum(1 for o in outcomes if o.result == kind) for kind in ("imported", "skipped", "refused")}
+    refused = [o for o in outcomes if o.result == "refused"]
+    if refused:
+        table = Table("dòng", "mã cũ", "lỗi", "lý do")
+        for outcome in refused[:50]:
+            table.add_row(str(outcome.line), outcome.legacy_id or "-", outcome.code or "-", outcome.reason or "")
+        console.print(table)
+    if report is not None:
+        with report.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["line", "legacy_id", "result", "code", "reason"])
+            for o in outcomes:
+                writer.writerow([o.line, o.legacy_id or "", o.result, o.code or "", o.reason or ""])
+    label = "sẽ nhập" if dry_run else "đã nhập"
+    console.print(f"{label} {counts['imported']}, bỏ qua (đã có) {counts['skipped']}, từ chối {counts['refused']}")
+    if refused:
+        raise typer.Exit(1)
 
 
 def main() -> None:

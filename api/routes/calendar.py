@@ -3,10 +3,11 @@
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.dependencies import Actor, Calendar
+from api.schemas import MAX_INT32
 
 router = APIRouter(prefix="/api/v1/calendar", tags=["calendar"])
 
@@ -37,7 +38,7 @@ def add_override(body: OverrideIn, calendar: Calendar, actor: Actor) -> dict:
 
 
 @router.delete("/overrides/{override_id}", status_code=204)
-def delete_override(override_id: int, calendar: Calendar) -> Response:
+def delete_override(override_id: Annotated[int, Path(ge=1, le=MAX_INT32)], calendar: Calendar) -> Response:
     calendar.delete_override(override_id)
     return Response(status_code=204)
 

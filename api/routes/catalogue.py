@@ -15,7 +15,7 @@ UnitType = Literal["department", "division", "commune", "ward", "special-zone"]
 def search_procedures(catalogue: Catalogue, q: Annotated[str | None, Query(max_length=200)] = None,
                       level: Literal["commune", "department"] | None = None,
                       limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                      offset: Annotated[int, Query(ge=0)] = 0) -> list[ProcedureView]:
+                      offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> list[ProcedureView]:
     return catalogue.search(q, level, limit, offset)
 
 

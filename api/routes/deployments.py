@@ -30,7 +30,7 @@ async def deploy(deployments: Deployments, actor: Actor,
 @router.get("/process-definitions", response_model=list[DefinitionView], response_model_by_alias=True)
 def list_definitions(deployments: Deployments, key: str | None = None,
                      limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                     offset: Annotated[int, Query(ge=0)] = 0) -> list[DefinitionView]:
+                     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> list[DefinitionView]:
     return list(deployments.list_definitions(key, limit, offset))
 
 

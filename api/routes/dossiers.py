@@ -32,7 +32,7 @@ def worklist(dossiers: Dossiers, viewer: Viewer, unit: Annotated[str | None, Que
              role: Annotated[str | None, Query(max_length=64, description="Vai trò của bước đang mở")] = None,
              sort: str = "appointment",
              limit: Annotated[int, Query(ge=1, le=500)] = 50,
-             offset: Annotated[int, Query(ge=0)] = 0) -> list[DossierView]:
+             offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> list[DossierView]:
     return dossiers.worklist(unit=default_unit(viewer, unit), queue=queue, status=status, procedure=procedure,
                              role=role, sort=sort, limit=limit, offset=offset)
 

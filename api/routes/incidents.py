@@ -2,9 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from api.dependencies import Actor, services
+from api.schemas import MAX_ID
 from app.container import Services
 from app.jobs.incidents import IncidentView
 
@@ -18,5 +19,6 @@ def list_incidents(s: Annotated[Services, Depends(services)],
 
 
 @router.post("/{incident_id}/retry")
-def retry_incident(incident_id: int, s: Annotated[Services, Depends(services)], actor: Actor) -> IncidentView:
+def retry_incident(incident_id: Annotated[int, Path(ge=1, le=MAX_ID)], s: Annotated[Services, Depends(services)],
+                   actor: Actor) -> IncidentView:
     return s.incidents.retry(incident_id, actor)

@@ -42,7 +42,7 @@ def list_instances(queries: Queries, key: str | None = None,
                    business_key: Annotated[str | None, Query(alias="businessKey")] = None,
                    status: Status | None = None,
                    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                   offset: Annotated[int, Query(ge=0)] = 0) -> list[InstanceView]:
+                   offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> list[InstanceView]:
     return queries.list_instances(key=key, business_key=business_key, status=status, limit=limit, offset=offset)
 
 

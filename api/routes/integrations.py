@@ -3,10 +3,11 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from api.dependencies import services
+from api.schemas import MAX_ID
 from app.container import Services
 from app.integrations.signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from app.shapes import CamelModel
@@ -54,12 +55,12 @@ def list_outbox(s: Svc, status: Literal["pending", "delivered", "incident"] | No
                 topic: Annotated[str | None, Query(max_length=32)] = None,
                 aggregate: Annotated[str | None, Query(max_length=64)] = None,
                 limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                offset: Annotated[int, Query(ge=0)] = 0) -> list[OutboxMessage]:
+                offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> list[OutboxMessage]:
     return s.outbox.find(status=status, topic=topic, aggregate=aggregate, limit=limit, offset=offset)
 
 
 @router.post("/api/v1/outbox/{message_id}/retry", response_model=OutboxView, response_model_by_alias=True)
-def retry_outbox(message_id: int, s: Svc) -> OutboxMessage:
+def retry_outbox(message_id: Annotated[int, Path(ge=1, le=MAX_ID)], s: Svc) -> OutboxMessage:
     return s.outbox.retry(message_id)
 
 

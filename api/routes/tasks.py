@@ -20,7 +20,7 @@ def list_tasks(queries: Queries,
                assignee: str | None = None,
                status: Literal["open", "completed", "cancelled"] = "open",
                limit: Annotated[int, Query(ge=1, le=500)] = 100,
-               offset: Annotated[int, Query(ge=0)] = 0) -> list[TaskView]:
+               offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> list[TaskView]:
     return queries.list_tasks(instance_id=process_instance_id, lane=lane, candidate_group=candidate_group,
                                 assignee=assignee, status=status, limit=limit, offset=offset)
 

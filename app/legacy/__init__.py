@@ -1,0 +1,1 @@
+"""Import of dossiers from the two former systems (Hải Phòng, Hải Dương)."""

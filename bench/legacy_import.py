@@ -1,0 +1,77 @@
+"""Legacy import throughput: `python -m bench.legacy_import [--rows 2000] [--finished 0.7]` on PostgreSQL
+(MOTCUA_BENCH_POSTGRES_URL or local). Writes a JSON Lines file of finished and in-flight dossiers (in-flight
+ones wait at `appraisal`, two steps in), imports it once (rows/s), then again (the idempotent skip, rows/s)."""
+
+import argparse
+import json
+import random
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from app.container import build_services
+from app.engine.parsing import SourceFile
+from app.legacy.importer import LegacyImporter, Mapping, read_rows
+from app.settings import Settings
+from bench.pg import admin_url, create_database, drop_database, unreachable_reason
+from persistence.db import Database
+from persistence.dossier_models import Procedure, Unit
+from persistence.migrate import upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=2000)
+    parser.add_argument("--finished", type=float, default=0.7, help="share of finished dossiers")
+    args = parser.parse_args()
+    admin = admin_url()
+    reason = unreachable_reason(admin)
+    if reason:
+        raise SystemExit(f"PostgreSQL not reachable: {reason}")
+    url = create_database(admin)
+    try:
+        db = Database(url)
+        upgrade(db.engine)
+        db.dispose()
+        services = build_services(Settings(database_url=url))
+        services.catalogue.load_shipped()
+        for path in sorted((ROOT / "workflows" / "bpmn").glob("*.bpmn")):
+            services.deployments.deploy([SourceFile(path.name, path.read_bytes())], actor="bench")
+        with services.db.read() as session:
+            counter = next(u.code for u in session.query(Unit) if "Một cửa" in u.name)
+            procedure = next(p.code for p in session.query(Procedure)
+                             if p.level == "department" and not p.moh_centralized)
+        rng = random.Random(7)
+        base = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
+        with tempfile.TemporaryDirectory() as tmp:
+            sample = Path(tmp) / "legacy.jsonl"
+            with sample.open("w", encoding="utf-8") as handle:
+                for i in range(args.rows):
+                    received = base + timedelta(minutes=7 * i)
+                    row = {"legacy_id": f"B-{i}", "source_system": "hai_duong", "procedure_code": procedure,
+                           "receiving_unit": counter, "applicant_id_number": f"0302{i:08d}",
+                           "applicant_name": "Nguyễn Văn Thử", "received_at": received.isoformat()}
+                    if rng.random() < args.finished:
+                        row |= {"state": "finished", "finished_at": (received + timedelta(days=9)).isoformat(),
+                                "result_number": f"{i}/GP-SYT"}
+                    else:
+                        row |= {"state": "in_progress", "step": "appraisal"}
+                    handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+            importer = LegacyImporter(services.reception, services.inbound)
+            rows = list(read_rows(sample))
+            for label in ("first import", "second import (all skipped)"):
+                started = time.perf_counter()
+                outcomes = [importer.import_row(line, raw, Mapping()) for line, raw in rows]
+                seconds = time.perf_counter() - started
+                kinds = {k: sum(1 for o in outcomes if o.result == k) for k in ("imported", "skipped", "refused")}
+                print(f"{label}: {len(rows)} rows in {seconds:.1f} s = {len(rows) / seconds:.0f} rows/s {kinds}")
+        services.close()
+    finally:
+        drop_database(admin, url)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""`motcua import dossiers`: CSV (with a column mapping) and JSON Lines samples of the two former systems;
+finished dossiers become history with their results, in-flight ones wait at their step of the current
+diagram with their original received and appointment times; a second run imports nothing twice; bad rows
+are refused one by one with a reason, and a dry run writes nothing."""
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+
+from app.legacy.importer import LegacyImporter, Mapping, read_rows
+from persistence.dossier_models import Dossier
+from persistence.models import HumanTask
+from tests.conftest import ROOT
+from tests.onestop import install_catalogue, procedures, units
+
+MAPPING = """\
+# Hải Dương's export: Vietnamese column names, its own state words
+columns:
+  legacy_id: ma_ho_so
+  legacy_code: so_bien_nhan
+  procedure_code: ma_thu_tuc
+  receiving_unit: noi_tiep_nhan
+  applicant_id_number: so_cccd
+  applicant_name: ho_ten
+  received_at: ngay_nhan
+  appointment_at: ngay_hen
+  state: trang_thai
+  step: buoc
+  finished_at: ngay_tra
+  result_number: so_ket_qua
+defaults:
+  source_system: hai_duong
+states:
+  finished: [DA_TRA]
+  in_progress: [DANG_XU_LY]
+"""
+
+
+def _setup(services, client):
+    install_catalogue(services)
+    counter = next(u["code"] for u in units(client, "division") if "Một cửa" in u["name"])
+    procedure = next(p for p in procedures(client, level="department") if not p["mohCentralized"])
+    return counter, procedure["code"]
+
+
+def _csv(path, counter, procedure):
+    header = ("ma_ho_so,so_bien_nhan,ma_thu_tuc,noi_tiep_nhan,so_cccd,ho_ten,ngay_nhan,ngay_hen,trang_thai,buoc,"
+              "ngay_tra,so_ket_qua")
+    common = f"{procedure},{counter}"
+    rows = [
+        f"HD-1,000.00.30.H23-250305-0001,{common},030201001234,Trần Văn Bình,2025-03-05T08:30:00+07:00,,DA_TRA,,"
+        "2025-03-20T10:00:00+07:00,15/GP-SYT",
+        f"HD-2,000.00.30.H23-251120-0007,{common},030201005678,Lê Thị Cúc,2025-11-20T09:00:00+07:00,"
+        "2025-12-30T17:00:00+07:00,DANG_XU_LY,appraisal,,",
+        f"HD-3,x,{common},030201009999,Phạm Văn Dũng,2025-11-21T09:00:00+07:00,,KHONG_RO,,,",
+        f"HD-4,x,KHONG_CO,{counter},030201000001,Vũ Thị Én,2025-11-21T09:00:00+07:00,,DANG_XU_LY,appraisal,,",
+        f"HD-5,x,{common},030201000002,Đỗ Văn Giang,21/11/2025,,DANG_XU_LY,appraisal,,",
+        f"HD-6,x,{common},030201000003,Hồ Thị Hạnh,2025-11-21T09:00:00+07:00,,DANG_XU_LY,buoc_khong_co,,",
+    ]
+    path.write_text(header + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+
+
+def _jsonl(path, counter, procedure):
+    rows = [
+        {"legacy_id": "HP-1", "source_system": "hai_phong", "procedure_code": procedure, "receiving_unit": counter,
+         "applicant_id_number": "031201001111", "applicant_name": "Nguyễn Văn An",
+         "received_at": "2025-10-01T14:00:00+07:00", "state": "in_progress", "step": "approval"},
+        {"legacy_id": "HP-2", "source_system": "hai_phong", "procedure_code": procedure, "receiving_unit": counter,
+         "applicant_id_number": "031201002222", "applicant_name": "Bùi Thị Lan",
+         "received_at": "2025-09-01T08:00:00+07:00", "state": "finished",
+         "finished_at": "2025-09-15T16:00:00+07:00", "result_number": "99/GP-SYT"},
+        {"legacy_id": "HP-3", "procedure_code": procedure},
+    ]
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\nnot json\n", encoding="utf-8")
+
+
+def _run(services, path, mapping=None, dry_run=False):
+    importer = LegacyImporter(services.reception, services.inbound)
+    return [importer.import_row(line, raw, mapping or Mapping(), dry_run=dry_run) for line, raw in read_rows(path)]
+
+
+def _count(services) -> int:
+    with services.db.read() as session:
+        return session.scalar(select(func.count()).select_from(Dossier))
+
+
+def test_csv_with_mapping_imports_history_and_in_flight_and_refuses_bad_rows(services, client, tmp_path):
+    counter, procedure = _setup(services, client)
+    sample, mapping_file = tmp_path / "haiduong.csv", tmp_path / "mapping.yaml"
+    _csv(sample, counter, procedure)
+    mapping_file.write_text(MAPPING, encoding="utf-8")
+    mapping = Mapping.load(mapping_file)
+
+    dry = _run(services, sample, mapping, dry_run=True)
+    assert [o.result for o in dry] == ["imported", "imported", "refused", "refused", "refused", "refused"]
+    assert _count(services) == 0  # a dry run writes nothing
+
+    outcomes = _run(services, sample, mapping)
+    assert [(o.line, o.result, o.code if o.result == "refused" else None) for o in outcomes] == [
+        (2, "imported", None), (3, "imported", None), (4, "refused", "unknown_state"),
+        (5, "refused", "unknown_procedure"), (6, "refused", "invalid_row"), (7, "refused", "step_not_reached")]
+    assert all(o.reason for o in outcomes if o.result == "refused")
+    finished, in_flight = (client.get(f"/api/v1/dossiers/{o.code}").json() for o in outcomes[:2])
+    assert finished["status"] == "returned" and finished["result"]["number"] == "15/GP-SYT"
+    assert finished["code"].endswith("-250305-0001")  # numbered on its original day
+    assert finished["result"]["legacy"] == {"id": "HD-1", "system": "hai_duong", "code": "000.00.30.H23-250305-0001"}
+    assert in_flight["currentStep"] == "appraisal" and in_flight["status"] in ("accepted", "in_progress")
+    assert datetime.fromisoformat(in_flight["receivedAt"]) == datetime(2025, 11, 20, 2, 0, tzinfo=UTC)
+    assert datetime.fromisoformat(in_flight["appointmentAt"]) == datetime(2025, 12, 30, 10, 0, tzinfo=UTC)
+    with services.db.read() as session:
+        open_steps = [t.properties.get("motcua:step") for t in session.scalars(
+            select(HumanTask).where(HumanTask.process_instance_id == in_flight["processInstanceId"],
+                                    HumanTask.status == "open"))]
+    assert open_steps == ["appraisal"]
+
+    again = _run(services, sample, mapping)  # idempotent: nothing twice
+    assert [o.result for o in again][:2] == ["skipped", "skipped"] and _count(services) == 2
+    assert [o.code for o in again[:2]] == [o.code for o in outcomes[:2]]
+
+    sample.write_text(sample.read_text(encoding="utf-8").replace("Trần Văn Bình", "Trần Văn Bính"), encoding="utf-8")
+    changed = _run(services, sample, mapping)  # the same legacy id with other content is not silently skipped
+    assert (changed[0].result, changed[0].code) == ("refused", "idempotency_key_reused")
+    assert _count(services) == 2
+
+
+def test_jsonl_through_the_command_line_is_resumable(services, client, tmp_path, database_url):
+    counter, procedure = _setup(services, client)
+    sample = tmp_path / "haiphong.jsonl"
+    _jsonl(sample, counter, procedure)
+    env = {**os.environ, "MOTCUA_DATABASE_URL": database_url}
+
+    def run(*extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "app.cli", "import", "dossiers", str(sample), *extra,
+                               "--report", str(tmp_path / "report.csv")], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=120)
+
+    first = run()
+    assert first.returncode == 1, first.stdout + first.stderr  # some rows refused
+    report = (tmp_path / "report.csv").read_text(encoding="utf-8").splitlines()
+    assert report[0] == "line,legacy_id,result,code,reason"
+    assert [r.split(",")[2] for r in report[1:]] == ["imported", "imported", "refused", "refused"]
+    assert "missing_field" in report[3] and "invalid_json" in report[4]
+    assert _count(services) == 2
+    second = run()
+    assert [r.split(",")[2] for r in (tmp_path / "report.csv").read_text().splitlines()[1:3]] == ["skipped"] * 2
+    assert _count(services) == 2, second.stdout
+    with services.db.read() as session:
+        approval = session.scalar(select(func.count()).select_from(HumanTask).where(HumanTask.status == "open"))
+    assert approval == 1
