@@ -30,6 +30,12 @@ EN: dict[str, str] = {
     "Miễn phí": "Free", "Quản trị": "Administration", "Đã gia hạn": "Extended", "Bước đang mở": "Open steps",
     "Đã xong": "Done", "Đang làm": "Current", "Chưa đến": "Pending", "Ngày": "Date", "Cổng dịch vụ công": "Portal",
     "Đã hoàn thành bước": "Step completed", "Bước đang chờ vai trò của tôi": "Open steps for my role",
+    # public rating and admin catalogue / versions
+    "Cảm ơn ông/bà đã đánh giá.": "Thank you for your rating.", "Đánh giá mức độ hài lòng": "Rate our service",
+    "Mức hài lòng": "Satisfaction", "Rất hài lòng": "Very satisfied", "Hài lòng": "Satisfied",
+    "Bình thường": "Neutral", "Không hài lòng": "Dissatisfied", "Rất không hài lòng": "Very dissatisfied",
+    "Nhận xét": "Comment", "Phản ánh, kiến nghị (nếu có)": "Complaint or suggestion (optional)",
+    "Gửi đánh giá": "Send rating", "Công khai kết quả giải quyết hồ sơ": "Service quality disclosure",
 }
 
 

@@ -92,6 +92,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/ui/lang"): PUBLIC,
     ("GET", "/ui/static/{name}"): PUBLIC,
     ("GET", "/public/lookup"): PUBLIC,
+    ("POST", "/public/lookup/rating"): PUBLIC,
     ("GET", "/ui/worklist"): READERS,
     ("GET", "/ui/dossiers/{code}"): READERS,
     ("GET", "/ui/dossiers/{code}/forms/{form}"): READERS,
