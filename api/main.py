@@ -26,9 +26,11 @@ from api.routes import (
     web_accounts,
     web_admin,
     web_auth,
+    web_catalogue,
     web_dossiers,
     web_public,
     web_reception,
+    web_versions,
 )
 from api.security import authorize
 from api.text_guard import TextGuard
@@ -75,7 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    audit.router, reports.router, reports.public_router):
         app.include_router(router)
     for router in (web_auth.router, web_dossiers.router, web_reception.router, web_public.router,
-                   web_admin.router, web_accounts.router):
+                   web_admin.router, web_accounts.router, web_versions.router,
+                   web_catalogue.router):
         app.include_router(router)
     web_render.install(app)
     return app

@@ -31,7 +31,8 @@ def _diagrams_page(request: Request, status: int = 200, error: MotcuaError | Non
         if (d.key, d.version - 1) in by_key:
             previous[d.id] = by_key[(d.key, d.version - 1)]
     return page(request, "admin_diagrams.html", status=status, definitions=definitions, previous=previous,
-                error=error, deployed=deployed or [])
+                error=error, deployed=deployed or [],
+                counts=services.queries.counts_by_definition())
 
 
 @router.get("/ui/admin/diagrams")

@@ -1,8 +1,10 @@
 """Read views of instances, tasks and history; they read the tables, never the workflow state."""
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.errors import NotFound
+from app.processes.migrations import MOVABLE
 from app.processes.views import HistoryEntry, InstanceView, TaskView
 from persistence import repositories as repo
 from persistence.db import Database
@@ -25,6 +27,25 @@ class InstanceQueries:
             rows = repo.list_instances(session, key=key, business_key=business_key, status=status,
                                        limit=min(limit, MAX_PAGE), offset=offset)
             return views_of(session, list(rows))
+
+    def counts_by_definition(self) -> dict[str, dict[str, int]]:
+        """Instances per diagram version and status, for the admin page of versions."""
+        with self.db.read() as session:
+            rows = session.execute(select(ProcessInstance.definition_id, ProcessInstance.status,
+                                          func.count()).group_by(ProcessInstance.definition_id,
+                                                                 ProcessInstance.status))
+            counts: dict[str, dict[str, int]] = {}
+            for definition_id, status, count in rows:
+                counts.setdefault(definition_id, {})[status] = count
+            return counts
+
+    def unfinished_ids(self, definition_id: str, limit: int = MAX_PAGE) -> list[str]:
+        """The instances of one version that could still move to another (running or suspended)."""
+        with self.db.read() as session:
+            return list(session.scalars(
+                select(ProcessInstance.id).where(ProcessInstance.definition_id == definition_id,
+                                                 ProcessInstance.status.in_(MOVABLE))
+                .order_by(ProcessInstance.created_at, ProcessInstance.id).limit(limit)))
 
     def history(self, instance_id: str) -> list[HistoryEntry]:
         with self.db.read() as session:

@@ -103,6 +103,12 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/ui/admin/diagrams"): frozenset(ADMIN_ONLY | {R.AUDITOR}),
     ("POST", "/ui/admin/diagrams"): ADMIN_ONLY,
     ("GET", "/ui/admin/diagrams/{definition_id}/diff/{other_id}"): frozenset(ADMIN_ONLY | {R.AUDITOR}),
+    # the same roles as POST /api/v1/migrations/plan and /execute
+    ("GET", "/ui/admin/diagrams/{definition_id}/migrate"): frozenset({R.SYSTEM_ADMIN}),
+    ("POST", "/ui/admin/diagrams/{definition_id}/migrate"): frozenset({R.SYSTEM_ADMIN}),
+    ("GET", "/ui/admin/procedures"): frozenset(ADMIN_ONLY | {R.AUDITOR}),
+    ("GET", "/ui/admin/procedures/{code}"): frozenset(ADMIN_ONLY | {R.AUDITOR}),
+    ("POST", "/ui/admin/procedures/{code}"): ADMIN_ONLY,
     ("GET", "/ui/admin/calendar"): frozenset(ADMIN_ONLY | {R.AUDITOR}),
     ("POST", "/ui/admin/calendar"): ADMIN_ONLY,
     ("POST", "/ui/admin/calendar/{override_id}/delete"): ADMIN_ONLY,
