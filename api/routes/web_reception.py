@@ -8,8 +8,10 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from api.routes.forms import HTML_POLICY, renderer
 from api.security import Viewer
 from api.web.render import check_csrf, page, redirect
+from app.dossiers.guidance import counter_form02 as counter_form02_context
 from app.dossiers.requests import ReceptionRequest
 from app.dossiers.views import ProcedureView
 from app.errors import MotcuaError, Problem
@@ -110,3 +112,28 @@ async def receive(request: Request, viewer: Viewer, csrf_token: Annotated[str, F
             except MotcuaError:
                 return redirect(f"/ui/dossiers/{dossier.code}?done=received-scan-refused")
     return redirect(f"/ui/dossiers/{dossier.code}?done=received")
+
+
+@router.post("/ui/reception/form02")
+async def counter_form02(request: Request, viewer: Viewer, csrf_token: Annotated[str, Form()],
+                         procedure_code: Annotated[str, Form(max_length=32)]) -> Response:
+    """Form 02 for an incomplete dossier at the counter, printed from the entered data; no dossier is stored."""
+    services = request.app.state.services
+    procedure = await run_in_threadpool(services.catalogue.get, procedure_code)
+    form = await request.form()
+    body = _request_of(form, procedure)
+    if viewer.unit_scoped and body["receivingUnit"] not in viewer.units:
+        raise Forbidden(f"Chỉ hướng dẫn hồ sơ tại đơn vị {viewer.unit}")
+    try:
+        context = await run_in_threadpool(counter_form02_context, services.db, services.settings.public_base_url,
+                                          procedure, body["receivingUnit"], body["applicant"],
+                                          {d["code"] for d in body["documents"]}, viewer.subject)
+    except MotcuaError as exc:
+        if exc.status != 422:
+            raise
+        values: dict[str, Any] = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+        values["doc_list"] = form.getlist("doc")
+        return await run_in_threadpool(_form_page, request, viewer, None, procedure, values,
+                                       [Problem(exc.code, exc.detail, field=exc.field)], 422)
+    return Response(renderer().html(context), media_type="text/html; charset=utf-8",
+                    headers={"Content-Security-Policy": HTML_POLICY})

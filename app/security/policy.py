@@ -100,6 +100,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/ui/dossiers/{code}/tasks/{task_id}/complete"): ACTORS,
     ("GET", "/ui/reception"): frozenset({R.RECEPTION_CLERK, R.ONE_STOP_HEAD, R.SYSTEM_ADMIN}),
     ("POST", "/ui/reception"): frozenset({R.RECEPTION_CLERK, R.ONE_STOP_HEAD, R.SYSTEM_ADMIN}),
+    ("POST", "/ui/reception/form02"): frozenset({R.RECEPTION_CLERK, R.ONE_STOP_HEAD, R.SYSTEM_ADMIN}),
     ("GET", "/ui/admin/diagrams"): frozenset(ADMIN_ONLY | {R.AUDITOR}),
     ("POST", "/ui/admin/diagrams"): ADMIN_ONLY,
     ("GET", "/ui/admin/diagrams/{definition_id}/diff/{other_id}"): frozenset(ADMIN_ONLY | {R.AUDITOR}),
