@@ -69,6 +69,7 @@ def test_versions_page_counts_instances_and_migration_shows_the_plan_before_movi
         versions = http.get("/ui/admin/diagrams").text
         cell = re.search(r'data-testid="instances-web_migrated-1">(.*?)</td>', versions, re.S).group(1)
         assert "đang chạy: 2" in cell and f"/ui/admin/diagrams/{v1}/migrate" in cell
+        assert f"/ui/admin/diagrams/{v2}/migrate" not in versions  # nothing newer to move to
 
         plan_url = f"/ui/admin/diagrams/{v1}/migrate?target={v2}"
         plan = http.get(plan_url)

@@ -27,12 +27,15 @@ def _diagrams_page(request: Request, status: int = 200, error: MotcuaError | Non
     definitions = list(services.deployments.list_definitions(None, 500, 0))
     previous: dict[str, str] = {}
     by_key: dict[tuple[str, int], str] = {(d.key, d.version): d.id for d in definitions}
+    latest: dict[str, int] = {}
     for d in definitions:
+        latest[d.key] = max(latest.get(d.key, 0), d.version)
         if (d.key, d.version - 1) in by_key:
             previous[d.id] = by_key[(d.key, d.version - 1)]
     return page(request, "admin_diagrams.html", status=status, definitions=definitions, previous=previous,
                 error=error, deployed=deployed or [],
-                counts=services.queries.counts_by_definition())
+                counts=services.queries.counts_by_definition(),
+                latest=latest)
 
 
 @router.get("/ui/admin/diagrams")
