@@ -40,7 +40,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
-            "requestId": getattr(record, "request_id", None) or request_id_var.get(),
+            "requestId": request_id_var.get() if getattr(record, "request_id", "-") == "-" else record.request_id,
         }
         body.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD and not k.startswith("_")})
         if record.exc_info:
