@@ -13,7 +13,7 @@ request_id_var: ContextVar[str | None] = ContextVar("motcua_request_id", default
 # Accepted from callers only when harmless in a log line and a header; anything else is replaced.
 _SAFE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 TEXT_FORMAT = "%(asctime)s %(name)s %(levelname)s [%(request_id)s] %(message)s"
-_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "request_id"}
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "request_id", "color_message"}
 
 
 def accept_request_id(value: str | None) -> str:
@@ -63,6 +63,7 @@ def logging_config(log_format: str = "text", level: str = "INFO") -> dict[str, A
         "loggers": {
             **{name: {"handlers": [], "propagate": True} for name in ("uvicorn", "uvicorn.error", "uvicorn.access")},
             "spiff": {"level": "WARNING"},  # one line per task state change otherwise
+            "alembic": {"level": "WARNING"},  # /readyz reads the schema revision on every probe
         },
     }
 
