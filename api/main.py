@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI, Request
 
 from api import errors, hardening
+from api.observability import RequestId, RequestTiming
 from api.routes import (
     audit,
     auth,
@@ -19,6 +20,7 @@ from api.routes import (
     instances,
     integrations,
     messages,
+    metrics,
     migrations,
     operations,
     reports,
@@ -71,10 +73,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     hardening.install(app, settings)
     app.add_middleware(TextGuard)
+    # Added last = outermost: every response, problems from the guards included, carries the id and is timed.
+    app.add_middleware(RequestTiming)
+    app.add_middleware(RequestId)
     for router in (health.router, deployments.router, instances.router, tasks.router, messages.router,
                    catalogue.router, dossiers.router, forms.router, calendar.router, incidents.router,
                    integrations.router, operations.router, diagrams.router, migrations.router, auth.router,
-                   audit.router, reports.router, reports.public_router):
+                   audit.router, reports.router, reports.public_router, metrics.router):
         app.include_router(router)
     for router in (web_auth.router, web_dossiers.router, web_reception.router, web_public.router,
                    web_admin.router, web_accounts.router, web_versions.router,

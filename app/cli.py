@@ -213,8 +213,10 @@ def serve(
     import uvicorn
 
     from app.container import build_services
+    from app.observability.logs import configure, logging_config
 
     settings = get_settings()
+    configure(settings.log_format, settings.log_level)
     background = None
     if worker and settings.worker_enabled:
         services = build_services(settings)
@@ -222,7 +224,7 @@ def serve(
         background = (services, thread, stop)
     try:
         uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers,
-                    log_level="info", proxy_headers=True)
+                    log_config=logging_config(settings.log_format, settings.log_level), proxy_headers=True)
     finally:
         if background is not None:
             services, thread, stop = background
@@ -236,15 +238,15 @@ def run_worker(
     once: Annotated[bool, typer.Option("--once", help="One round, then exit")] = False,
 ) -> None:
     """Fire due timers, deliver the outbox and run the deadline scans until interrupted (SIGINT/SIGTERM)."""
-    import logging
     import signal
     import threading
 
     from app.container import build_services
+    from app.observability.logs import configure
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("spiff").setLevel(logging.WARNING)  # one line per task state change otherwise
-    services = build_services(get_settings())
+    settings = get_settings()
+    configure(settings.log_format, settings.log_level)
+    services = build_services(settings)
     try:
         if once:
             result = services.worker.tick()

@@ -32,6 +32,7 @@ from app.integrations.outbox import (
 from app.jobs.incidents import IncidentService
 from app.jobs.timers import TimerHandler, sync_timer_jobs
 from app.jobs.worker import Pump, Worker, WorkerOptions
+from app.observability.metrics import transition_listener
 from app.processes.deployments import DeploymentService
 from app.processes.diagrams import DiagramService
 from app.processes.instances import InstanceService
@@ -120,13 +121,14 @@ def build_services(settings: Settings) -> Services:
     inbound = InboundOnce(instances)
     instances.calendar_source = calendars.working_calendar
     instances.listeners.append(sync_timer_jobs)
+    instances.listeners.append(transition_listener)
     audit = AuditLog(db)
     lifecycle = LifecycleService(instances, calendars, changes)
     options = WorkerOptions(
         batch_size=settings.job_batch_size, concurrency=settings.job_concurrency,
         lease_seconds=settings.job_lease_seconds, max_attempts=settings.job_max_attempts,
         backoff_seconds=settings.job_backoff_seconds, poll_seconds=settings.worker_poll_seconds,
-        scan_interval_seconds=settings.scan_interval_seconds)
+        scan_interval_seconds=settings.scan_interval_seconds, heartbeat_seconds=settings.worker_heartbeat_seconds)
     worker = Worker(db, [TimerHandler(instances)],
                     scans=[DeadlineScan(db, calendars, changes), lifecycle.close_unanswered_supplements],
                     options=options, pumps=[audit.pump, *_outbox_pumps(build_dispatcher(settings, db))])

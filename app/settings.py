@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -73,6 +74,11 @@ class Settings(BaseSettings):
     report_summary_max_age_seconds: float = 300.0
     # Staff web pages: set true behind HTTPS so the session cookie is never sent in clear.
     web_cookie_secure: bool = False
+    # Operations: `json` logs one object per line with the request id; /readyz wants a heartbeat this fresh.
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "INFO"
+    worker_heartbeat_seconds: float = 5.0
+    readiness_heartbeat_max_age_seconds: float = 60.0
 
 
 @lru_cache

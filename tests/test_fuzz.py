@@ -8,6 +8,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
+from app.jobs.worker import Worker
 from tests.conftest import ADMIN_HEADERS
 from tests.onestop import install_catalogue
 
@@ -23,6 +24,8 @@ def test_every_operation_answers_without_5xx_and_as_documented(services, server)
     for result in schema.get_all_operations():
         operation = result.ok()
         operations += 1
+        if operation.path == "/readyz":  # without a live worker its documented answer is 503: one beats now
+            Worker(services.db, []).beat()
 
         @given(case=operation.as_strategy())
         @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,

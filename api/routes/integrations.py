@@ -4,7 +4,6 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from fastapi.responses import PlainTextResponse
 
 from api.dependencies import services
 from api.schemas import MAX_ID
@@ -62,16 +61,3 @@ def list_outbox(s: Svc, status: Literal["pending", "delivered", "incident"] | No
 @router.post("/api/v1/outbox/{message_id}/retry", response_model=OutboxView, response_model_by_alias=True)
 def retry_outbox(message_id: Annotated[int, Path(ge=1, le=MAX_ID)], s: Svc) -> OutboxMessage:
     return s.outbox.retry(message_id)
-
-
-@router.get("/metrics", response_class=PlainTextResponse)
-def metrics(s: Svc) -> str:
-    """Prometheus text format: outbox rows and delivery attempts by topic and status."""
-    lines = ["# HELP motcua_outbox_messages Outbox rows by topic and status.",
-             "# TYPE motcua_outbox_messages gauge"]
-    counts = s.outbox.counts()
-    lines += [f'motcua_outbox_messages{{topic="{t}",status="{st}"}} {n}' for t, st, n, _ in counts]
-    lines += ["# HELP motcua_outbox_attempts_total Delivery attempts made, by topic and status of the row.",
-              "# TYPE motcua_outbox_attempts_total counter"]
-    lines += [f'motcua_outbox_attempts_total{{topic="{t}",status="{st}"}} {a}' for t, st, _, a in counts]
-    return "\n".join(lines) + "\n"

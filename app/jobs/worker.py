@@ -23,7 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.errors import Conflict
 from persistence.db import Database
-from persistence.job_models import Job
+from persistence.job_models import Job, WorkerHeartbeat
 from persistence.models import Event
 
 log = logging.getLogger("motcua.worker")
@@ -61,6 +61,7 @@ class WorkerOptions:
     poll_seconds: float = 1.0
     scan_interval_seconds: float = 60.0
     concurrency: int = 4  # jobs of one batch run side by side: each is mostly waiting on the database
+    heartbeat_seconds: float = 5.0  # how often the loop tells /readyz it is alive (one tiny write)
 
 
 @dataclass
@@ -85,6 +86,7 @@ class Worker:
         self.options = options or WorkerOptions()
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._last_scan: datetime | None = None
+        self._last_beat: datetime | None = None
 
     # --- one round ---------------------------------------------------------------------------------
 
@@ -191,11 +193,28 @@ class Worker:
 
     # --- the loop ----------------------------------------------------------------------------------
 
+    def beat(self, now: datetime | None = None) -> bool:
+        """Record that this worker is alive, at most every `heartbeat_seconds`; True when written."""
+        now = now or datetime.now(UTC)
+        if self._last_beat is not None and now - self._last_beat < timedelta(seconds=self.options.heartbeat_seconds):
+            return False
+        with self.db.transaction() as session:
+            row = session.get(WorkerHeartbeat, self.worker_id)
+            if row is None:
+                session.add(WorkerHeartbeat(worker_id=self.worker_id, seen_at=now))
+                # Worker ids change with every process; rows of long-gone processes are dropped here.
+                session.execute(delete(WorkerHeartbeat).where(WorkerHeartbeat.seen_at < now - timedelta(days=1)))
+            else:
+                row.seen_at = now
+        self._last_beat = now
+        return True
+
     def run(self, stop: threading.Event) -> None:
         """Tick until `stop` is set; sleep only when a tick found nothing to do."""
         log.info("worker %s started", self.worker_id)
         while not stop.is_set():
             try:
+                self.beat()
                 result = self.tick()
                 busy = result.claimed > 0 or result.pumped > 0
             except Exception:

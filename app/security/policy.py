@@ -19,6 +19,7 @@ CITYWIDE_READERS = frozenset({R.SYSTEM_ADMIN, R.AUDITOR, R.INTEGRATOR})
 
 POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,  # says only which check failed, never secrets; probes carry no credentials
     ("GET", "/api/v1/public/dossiers/{code}"): PUBLIC,
     ("POST", "/api/v1/auth/token"): PUBLIC,
     ("POST", "/api/v1/auth/refresh"): PUBLIC,
