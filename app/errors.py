@@ -58,6 +58,13 @@ class InvalidInput(MotcuaError):
                          element_id=element_id, problems=problems or [])
 
 
+def invalid_body(what: str, errors: list[dict[str, Any]]) -> InvalidInput:
+    """A body that failed its pydantic shape (`ValidationError.errors()`): one problem per error, the first named."""
+    problems = [Problem(e["type"], e["msg"], field=".".join(str(p) for p in e["loc"]) or None) for e in errors]
+    return InvalidInput(f"{what}: {problems[0].field}: {problems[0].message}", code="validation_error",
+                        field=problems[0].field, problems=problems)
+
+
 class InvalidDiagram(MotcuaError):
     def __init__(self, detail: str, *, code: str = "invalid_bpmn", element_id: str | None = None,
                  problems: list[Problem] | None = None) -> None:

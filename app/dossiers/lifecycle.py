@@ -19,7 +19,7 @@ from app.dossiers.changes import DossierChange, DossierChanges
 from app.dossiers.reception import COMMUNE_TYPES, appointment
 from app.dossiers.status import DVCQG_CODE, OPEN_STATUSES, Status, stage_of
 from app.dossiers.views import DossierView
-from app.errors import Conflict, InvalidInput, NotFound, Problem
+from app.errors import Conflict, InvalidInput, NotFound, invalid_body
 from app.processes.instances import InstanceService
 from persistence import repositories as repo
 from persistence.dossier_models import Dossier, DossierDocument, Procedure, Unit
@@ -78,11 +78,7 @@ class LifecycleService:
         try:
             request = model.model_validate(body)
         except ValidationError as exc:
-            problems = [Problem(e["type"], e["msg"], field=".".join(str(p) for p in e["loc"]) or None)
-                        for e in exc.errors()]
-            raise InvalidInput(f"Dữ liệu thao tác '{action}' không hợp lệ: {problems[0].field}: "
-                               f"{problems[0].message}", code="validation_error", field=problems[0].field,
-                               problems=problems) from exc
+            raise invalid_body(f"Dữ liệu thao tác '{action}' không hợp lệ", exc.errors()) from exc
         with self.instances.command() as session:
             dossier = session.get(Dossier, code)
             if dossier is None:

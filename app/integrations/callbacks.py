@@ -9,7 +9,8 @@ import orjson
 from pydantic import Field, ValidationError
 from sqlalchemy.orm import Session
 
-from app.errors import Conflict, InvalidInput, NotFound, Problem
+from app.dossiers.tracking import MINISTRY_MESSAGE
+from app.errors import Conflict, InvalidInput, NotFound, invalid_body
 from app.integrations import signatures
 from app.integrations.connectors import DeliveryFailed
 from app.integrations.inbound import InboundOnce
@@ -20,7 +21,6 @@ from persistence.integration_models import OutboxMessage
 
 log = logging.getLogger("motcua.integrations")
 
-MINISTRY_MESSAGE = "moh_result"
 PAYMENT_MESSAGE = "payment_confirmed"
 
 
@@ -121,10 +121,7 @@ class SignedCallbacks:
         try:
             return body, shape.model_validate(body)
         except ValidationError as exc:
-            problems = [Problem(e["type"], e["msg"], field=".".join(str(p) for p in e["loc"]) or None)
-                        for e in exc.errors()]
-            raise InvalidInput(f"Lời gọi lại không hợp lệ: {problems[0].field}: {problems[0].message}",
-                               code="validation_error", field=problems[0].field, problems=problems) from exc
+            raise invalid_body("Lời gọi lại không hợp lệ", exc.errors()) from exc
 
 
 def _dossier(session: Session, code: str, field: str = "dossierCode") -> Dossier:
