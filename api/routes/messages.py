@@ -2,7 +2,8 @@
 
 from fastapi import APIRouter, Request
 
-from api.dependencies import Actor, Instances, services
+from api.dependencies import Actor, Instances
+from api.idempotency import once
 from api.schemas import MessageRequest
 from app.processes.views import InstanceView
 
@@ -12,10 +13,8 @@ router = APIRouter(prefix="/api/v1", tags=["messages"])
 @router.post("/messages", response_model=InstanceView, response_model_by_alias=True)
 def deliver_message(body: MessageRequest, instances: Instances, actor: Actor, request: Request) -> InstanceView:
     if body.message_id is not None:
-        return services(request).inbound.run(
-            f"message:{body.message_id}", body.model_dump(mode="json", by_alias=True),
-            lambda session: instances.message_in(session, body.message_name, business_key=body.business_key,
-                                                 instance_id=body.process_instance_id, variables=body.variables,
-                                                 actor=actor).model_dump(mode="json", by_alias=True))
+        return once(request, body.message_id, body, lambda session: instances.message_in(
+            session, body.message_name, business_key=body.business_key, instance_id=body.process_instance_id,
+            variables=body.variables, actor=actor), namespace="message", field="messageId")
     return instances.deliver_message(body.message_name, business_key=body.business_key,
                                      instance_id=body.process_instance_id, variables=body.variables, actor=actor)
