@@ -56,19 +56,6 @@ def process_tree(root: int) -> list[int]:
     return found
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / ticks
-
-
 def rss_mb(pids: list[int]) -> float:
     total = 0
     for pid in pids:
@@ -171,9 +158,9 @@ def measure(admin: str, workers: int, clients: int, completions: int) -> dict[st
         proc, base = start_server(url, workers)
         tasks = asyncio.run(start_instances(base, completions // 4 + clients))
         pids = process_tree(proc.pid)
-        server_before, db_before = cpu_seconds(pids), pg.server_cpu_seconds()
+        server_before, db_before = pg.cpu_seconds(pids), pg.server_cpu_seconds()
         result = asyncio.run(complete_load(base, tasks, clients, completions))
-        server_cpu, db_cpu = cpu_seconds(pids) - server_before, pg.server_cpu_seconds() - db_before
+        server_cpu, db_cpu = pg.cpu_seconds(pids) - server_before, pg.server_cpu_seconds() - db_before
         n = max(result["completions"], 1)
         return {"workers": workers, "clients": clients, **result,
                 "serverCpuMsPerCompletion": round(server_cpu * 1000 / n, 2),

@@ -85,11 +85,11 @@ def postgres_pids() -> list[int]:
     return pids
 
 
-def server_cpu_seconds() -> float:
-    """utime+stime of every process whose comm starts with 'postgres' (backends, walwriter, checkpointer…)."""
+def cpu_seconds(pids: list[int]) -> float:
+    """utime+stime of these processes, from /proc (processes that ended meanwhile count as 0)."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
-    for pid in postgres_pids():
+    for pid in pids:
         try:
             stat = Path(f"/proc/{pid}/stat").read_text()
         except OSError:
@@ -97,3 +97,8 @@ def server_cpu_seconds() -> float:
         fields = stat[stat.rindex(")") + 2:].split()  # fields from 3 (state) on; comm may hold spaces
         total += int(fields[11]) + int(fields[12])  # utime (14), stime (15)
     return total / ticks
+
+
+def server_cpu_seconds() -> float:
+    """utime+stime of every process whose comm starts with 'postgres' (backends, walwriter, checkpointer…)."""
+    return cpu_seconds(postgres_pids())

@@ -14,9 +14,10 @@ import httpx
 import pytest
 
 from app.engine import parsing
-from app.engine.normalise import INSERTED, Normalised
+from app.engine.normalise import INSERTED
 from app.engine.parsing import SourceFile, parse_files
 from app.errors import MotcuaError
+from bench.corpus import flag_only, parses
 from tests.conftest import corpus_dir
 
 CORPUS = corpus_dir()
@@ -37,21 +38,6 @@ def _deploy(client: httpx.Client, path: Path) -> tuple[httpx.Response, float]:
     started = time.monotonic()
     response = client.post("/api/v1/deployments", files=[("file", (path.name, path.read_bytes(), "application/xml"))])
     return response, time.monotonic() - started
-
-
-def _flag_only(tree, filename: str) -> Normalised:
-    processes = tree.getroot().findall(f"{{{parsing.BPMN_NS}}}process")
-    if len(processes) == 1 and processes[0].get("isExecutable") is None:
-        processes[0].set("isExecutable", "true")
-    return Normalised()
-
-
-def _parses(path: Path) -> bool:
-    try:
-        parse_files([SourceFile(path.name, path.read_bytes())])
-    except MotcuaError:
-        return False
-    return True
 
 
 def _check(response: httpx.Response, elapsed: float, name: str) -> dict:
@@ -99,8 +85,8 @@ def test_corpus_summary(client):
 
     # The same files as the engine took them before normalisation (only the lone-process flag was set).
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(parsing, "normalise", _flag_only)
-        before = sum(_parses(path) for path in FILES)
+        patch.setattr(parsing, "normalise", flag_only)
+        before = sum(parses(path) for path in FILES)
     assert before <= len(deployed)
 
     lines = [f"\nMIWG corpus: {len(FILES)} files, {len(deployed)} deployed ({before} before normalisation), "
