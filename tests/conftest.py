@@ -189,6 +189,18 @@ def client_as(services: Services, server: LiveServer) -> Iterator[Callable[[str,
 
 
 @pytest.fixture
+def pg_services(tmp_path) -> Iterator[Services]:
+    """A private PostgreSQL database and services without a server, for tests that run real processes."""
+    if _PG_PROBLEM is not None:
+        pytest.skip(f"PostgreSQL not reachable: {_PG_PROBLEM}")
+    url = new_database("postgresql", tmp_path)
+    services = build_services(Settings(database_url=url))
+    yield services
+    services.close()
+    _drop_pg_database(url)
+
+
+@pytest.fixture
 def fresh_services(tmp_path) -> Iterator[Services]:
     """A private SQLite database for engine-level tests that need no server."""
     services = build_services(Settings(database_url=new_database("sqlite", tmp_path)))

@@ -11,14 +11,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from app.container import build_services
 from app.integrations.simulators import create_simulator
-from app.settings import Settings
 from persistence.dossier_models import Dossier
 from persistence.integration_models import OutboxMessage
 from persistence.job_models import Job
 from persistence.models import Event, HumanTask
-from tests.conftest import _PG_PROBLEM, LiveServer, _drop_pg_database, new_database
+from tests.conftest import LiveServer
 from tests.onestop import COUNTER_CLERK, install_catalogue, reception_body
 from tests.processes import ServerProcess, half_advanced, start_worker
 
@@ -28,15 +26,9 @@ KILLS = 3
 
 
 @pytest.fixture
-def pg_services(tmp_path):
-    if _PG_PROBLEM is not None:
-        pytest.skip(f"PostgreSQL not reachable: {_PG_PROBLEM}")
-    url = new_database("postgresql", tmp_path)
-    services = build_services(Settings(database_url=url))
-    install_catalogue(services)
-    yield services
-    services.close()
-    _drop_pg_database(url)
+def pg_services(pg_services):
+    install_catalogue(pg_services)
+    return pg_services
 
 
 class Load:

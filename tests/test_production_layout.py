@@ -12,33 +12,19 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
-from app.container import build_services
 from app.engine.parsing import SourceFile
-from app.settings import Settings
 from bench.timers import fired_events, make_all_due, pending_jobs, spawn_workers, stop_workers, waiting_instances
 from persistence.models import Event, HumanTask, ProcessInstance
 from persistence.security_models import AuditEvent
 from tests import diagrams
-from tests.conftest import _PG_PROBLEM, ROOT, _drop_pg_database, new_database
+from tests.conftest import ROOT
 
 TIMERS = 150
 INSTANCES = 30
 TASKS = ("a", "b", "c")
 API_KEY = "mc_layout_test_key_0123456789abcdef"
-
-
-@pytest.fixture
-def pg_services(tmp_path):
-    if _PG_PROBLEM is not None:
-        pytest.skip(f"PostgreSQL not reachable: {_PG_PROBLEM}")
-    url = new_database("postgresql", tmp_path)
-    services = build_services(Settings(database_url=url))
-    yield services
-    services.close()
-    _drop_pg_database(url)
 
 
 def _free_port() -> int:

@@ -5,11 +5,8 @@ import signal
 import time
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import func, select
 
-from app.container import build_services
-from app.settings import Settings
 from bench.timers import (
     fired_events,
     make_all_due,
@@ -21,21 +18,9 @@ from bench.timers import (
 )
 from persistence.job_models import Job
 from persistence.models import Event, HumanTask, ProcessInstance
-from tests.conftest import _PG_PROBLEM, _drop_pg_database, new_database
 
 TIMERS = 1_000
 LEASE_SECONDS = 4
-
-
-@pytest.fixture
-def pg_services(tmp_path):
-    if _PG_PROBLEM is not None:
-        pytest.skip(f"PostgreSQL not reachable: {_PG_PROBLEM}")
-    url = new_database("postgresql", tmp_path)
-    services = build_services(Settings(database_url=url))
-    yield services
-    services.close()
-    _drop_pg_database(url)
 
 
 def test_two_worker_processes_fire_each_timer_exactly_once_and_survive_a_sigkill(pg_services, tmp_path):
