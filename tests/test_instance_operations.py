@@ -22,6 +22,26 @@ def op(client: httpx.Client, instance_id: str, action: str, body: dict | None = 
     return response.json()
 
 
+def race_posts(server, posts: dict[str, tuple[str, dict]]) -> dict[str, tuple[int, object]]:
+    """POST each (url, body) from its own thread and connection, released together by a barrier:
+    name → (status, JSON answer)."""
+    barrier = threading.Barrier(len(posts))
+    results: dict[str, tuple[int, object]] = {}
+
+    def call(name: str, url: str, body: dict) -> None:
+        with httpx.Client(base_url=server.url, timeout=30, headers=ADMIN_HEADERS) as http:
+            barrier.wait()
+            response = http.post(url, json=body, headers=ADMIN)
+            results[name] = (response.status_code, response.json())
+
+    threads = [threading.Thread(target=call, args=(name, url, body)) for name, (url, body) in posts.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
 def history(client: httpx.Client, instance_id: str) -> list[dict]:
     return client.get(f"/api/v1/process-instances/{instance_id}/history").json()
 
@@ -140,22 +160,10 @@ def test_operation_racing_complete_has_one_consistent_outcome(client, server, ac
     for _ in range(6):
         instance = start(client, key)
         task_id = instance["openTasks"][0]["id"]
-        barrier = threading.Barrier(2)
-        results: dict[str, int] = {}
-
-        def call(name: str, url: str, body: dict, barrier: threading.Barrier, results: dict[str, int]) -> None:
-            with httpx.Client(base_url=server.url, timeout=30, headers=ADMIN_HEADERS) as http:
-                barrier.wait()
-                results[name] = http.post(url, json=body, headers=ADMIN).status_code
-
-        threads = [threading.Thread(target=call, args=("complete", f"/api/v1/tasks/{task_id}/complete",
-                                                       {"variables": {}}, barrier, results)),
-                   threading.Thread(target=call, args=(action, f"/api/v1/process-instances/{instance['id']}/{action}",
-                                                       {"reason": "đua"}, barrier, results))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        results = {name: status for name, (status, _) in race_posts(server, {
+            "complete": (f"/api/v1/tasks/{task_id}/complete", {"variables": {}}),
+            action: (f"/api/v1/process-instances/{instance['id']}/{action}", {"reason": "đua"}),
+        }).items()}
         assert set(results.values()) <= {200, 409} and 200 in results.values(), results
         final = client.get(f"/api/v1/process-instances/{instance['id']}").json()
         task = client.get(f"/api/v1/tasks/{task_id}").json()

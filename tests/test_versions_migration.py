@@ -1,15 +1,13 @@
 """Version diffs and instance migration through real HTTP on each database."""
 
 import itertools
-import threading
 import time
 
 import httpx
 
 from tests import diagrams, layout
-from tests.conftest import ADMIN_HEADERS
 from tests.test_api_processes import complete, deploy
-from tests.test_instance_operations import history, op
+from tests.test_instance_operations import history, op, race_posts
 
 ADMIN = {"X-Actor": "quan_tri"}
 
@@ -136,25 +134,10 @@ def test_migration_racing_a_task_completion_never_overwrites(client, server):
     for _ in range(4):
         instance = _start_on(client, v1)
         task_id = instance["openTasks"][0]["id"]
-        barrier = threading.Barrier(2)
-        results: dict[str, object] = {}
-
-        def call(name: str, url: str, body: dict, barrier: threading.Barrier, results: dict[str, object]) -> None:
-            with httpx.Client(base_url=server.url, timeout=30, headers=ADMIN_HEADERS) as http:
-                barrier.wait()
-                response = http.post(url, json=body, headers=ADMIN)
-                results[name] = (response.status_code, response.json())
-
-        threads = [
-            threading.Thread(target=call, args=("complete", f"/api/v1/tasks/{task_id}/complete", {}, barrier, results)),
-            threading.Thread(target=call, args=("migrate", "/api/v1/migrations/execute",
-                                                {"instanceIds": [instance["id"]], "targetDefinitionId": v2},
-                                                barrier, results)),
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        results = race_posts(server, {
+            "complete": (f"/api/v1/tasks/{task_id}/complete", {}),
+            "migrate": ("/api/v1/migrations/execute", {"instanceIds": [instance["id"]], "targetDefinitionId": v2}),
+        })
         completed = results["complete"][0] == 200
         migrated = results["migrate"][1]["instances"][0]["migrated"]
         final = client.get(f"/api/v1/process-instances/{instance['id']}").json()
