@@ -36,7 +36,10 @@ def _free_port() -> int:
 def _spawn_api(url: str, log_path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {**os.environ, "MOTCUA_DATABASE_URL": url, "MOTCUA_BOOTSTRAP_API_KEY": API_KEY,
-           "MOTCUA_DB_POOL_SIZE": "8", "MOTCUA_DB_MAX_OVERFLOW": "4"}
+           "MOTCUA_DB_POOL_SIZE": "8", "MOTCUA_DB_MAX_OVERFLOW": "4",
+           # the loser of each race waits on the winner's instance lock; on a loaded 2-core machine that wait can
+           # pass production's 15 s statement timeout (a 503). This test is about outcomes, not latency.
+           "MOTCUA_DB_STATEMENT_TIMEOUT_MS": "60000"}
     with open(log_path, "w") as log:
         proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--no-worker", "--port", str(port)],
                                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
