@@ -19,7 +19,14 @@ from SpiffWorkflow.bpmn.parser.event_parsers import ReceiveTaskParser
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import ReceiveTask
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import DurationTimerEventDefinition, TimeDateEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import CamundaEventDefinitionParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -27,6 +34,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from app.engine import dialects, scripting, serialization, timers
 from app.engine.model import ElementInfo, ProcessModel
 from app.engine.normalise import normalise
+from app.engine.timer_events import BranchTimer, RepeatingTimer
 from app.engine.xml_safety import Limits, read_xml
 from app.errors import InvalidDiagram, MotcuaError, Problem
 
@@ -260,7 +268,6 @@ def _check_expressions(process: etree._Element, filename: str) -> None:
     """Refuse at deploy what the restricted evaluator would refuse at run time."""
     problems = []
     for tag, check in (("conditionExpression", scripting.check_expression),
-                       ("timeCycle", scripting.check_expression),
                        ("script", scripting.check_script)):
         for node in process.iter(f"{{{BPMN_NS}}}{tag}"):
             text = (node.text or "").strip()
@@ -286,9 +293,11 @@ def _check_expressions(process: etree._Element, filename: str) -> None:
 
 
 def _check_timers(process: etree._Element, filename: str) -> None:
-    """Timer durations/dates and task due dates must be what app.engine.timers can turn into a due time."""
+    """Timer durations/dates/cycles and task due dates must be what app.engine.timers can turn into a due time,
+    on an element where the engine can schedule them."""
     problems = []
-    nodes = [(n, n.text) for tag in ("timeDuration", "timeDate") for n in process.iter(f"{{{BPMN_NS}}}{tag}")]
+    nodes = [(n, n.text) for tag in ("timeDuration", "timeDate", "timeCycle")
+             for n in process.iter(f"{{{BPMN_NS}}}{tag}")]
     nodes += [(n, n.get(f"{{{CAMUNDA_NS}}}dueDate")) for n in process.iter()
               if isinstance(n.tag, str) and n.get(f"{{{CAMUNDA_NS}}}dueDate") is not None]
     nodes += [(n, f"workdays({n.get('value')})") for n in process.iter(f"{{{CAMUNDA_NS}}}property")
@@ -301,7 +310,7 @@ def _check_timers(process: etree._Element, filename: str) -> None:
         if node.get(f"{{{CAMUNDA_NS}}}dueDate") is not None and dialects.dialect_of(text or "") != "python":
             continue  # a JUEL/FEEL due date is resolved on the task's data when the task opens
         try:
-            timers.parse(text)
+            _check_timer_place(node, owner, timers.parse(text))
         except timers.InvalidTimer as exc:
             problems.append(Problem("invalid_timer", f"Hẹn giờ/hạn xử lý tại '{element_id}': {exc}",
                                     element_id=element_id))
@@ -310,13 +319,41 @@ def _check_timers(process: etree._Element, filename: str) -> None:
                              element_id=problems[0].element_id, problems=problems)
 
 
+def _check_timer_place(node: etree._Element, owner: etree._Element | None, parsed: timers.TimerExpression) -> None:
+    """A cycle repeats only on a boundary event (interrupting: its first occurrence); elsewhere it could not be
+    scheduled as drawn, so it is refused rather than run differently."""
+    tag = etree.QName(node).localname
+    if tag != "timeCycle":
+        if parsed.kind == "cycle":
+            raise timers.InvalidTimer("chu kỳ lặp (R...) phải đặt trong timeCycle, không phải " + tag)
+        return
+    if parsed.kind not in ("cycle", "expression"):
+        raise timers.InvalidTimer("timeCycle cần chu kỳ lặp, ví dụ R3/PT1H hoặc R/P1D; hẹn một lần hãy dùng "
+                                  "timeDuration hoặc timeDate")
+    if owner is None or etree.QName(owner).localname != "boundaryEvent":
+        raise timers.InvalidTimer("chu kỳ lặp (timeCycle) chỉ dùng được cho sự kiện biên (boundary event); sự kiện "
+                                  "chờ giữa quy trình và sự kiện bắt đầu hãy dùng timeDuration hoặc timeDate")
+
+
 def _absolute_timers(spec: Any) -> None:
-    """Duration timers become date timers: the engine evaluates both to an absolute due time, stored once."""
+    """Duration timers become date timers: the engine evaluates both to an absolute due time, stored once.
+    Timers the engine must schedule one by one get their own definitions (app.engine.timer_events)."""
     for task_spec in spec.task_specs.values():
         definition = getattr(task_spec, "event_definition", None)
         if type(definition) is DurationTimerEventDefinition:
             task_spec.event_definition = TimeDateEventDefinition(definition.name, definition.expression,
                                                                  description=definition.description)
+        elif type(definition) is CycleTimerEventDefinition:
+            # an interrupting timer ends the activity at its first occurrence, so there is no second
+            target = TimeDateEventDefinition if getattr(task_spec, "cancel_activity", False) else RepeatingTimer
+            task_spec.event_definition = target(definition.name, definition.expression,
+                                                description=definition.description)
+        elif isinstance(definition, MultipleEventDefinition):
+            gateway = isinstance(task_spec, EventBasedGateway)
+            definition.event_definitions = [
+                BranchTimer(d.name, d.expression, task_spec.outputs[i].bpmn_id if gateway else task_spec.bpmn_id,
+                            description=d.description) if isinstance(d, TimerEventDefinition) else d
+                for i, d in enumerate(definition.event_definitions)]
 
 
 def _split(value: str | None) -> list[str]:

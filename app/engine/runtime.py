@@ -11,11 +11,13 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     DurationTimerEventDefinition,
     TimeDateEventDefinition,
     TimerEventDefinition,
 )
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessageDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -25,6 +27,7 @@ from app.engine import serialization, timers
 from app.engine.model import ElementInfo, ProcessModel
 from app.engine.normalise import drawn_id
 from app.engine.scripting import ExpressionRejected, RestrictedEnvironment
+from app.engine.timer_events import BranchTimer, RepeatingTimer
 from app.errors import Conflict, ScriptError
 
 # A rework loop or a cycle of gateways must not spin for ever inside one request.
@@ -46,20 +49,27 @@ class _CalendarScriptEngine(PythonScriptEngine):
         definition = getattr(task.task_spec, "event_definition", None)
         if isinstance(definition, TimeDateEventDefinition | DurationTimerEventDefinition) \
                 and expression == definition.expression:
-            calendar, now = _CLOCK.get()
-            try:
-                parsed = timers.parse(expression)
-                if parsed.kind == "expression":
-                    parsed = timers.parse(str(super().evaluate(task, parsed.value, external_context)))
-                due = parsed.due(now or datetime.now(UTC), calendar, dict(task.data))
-            except (timers.InvalidTimer, ValueError) as exc:
-                raise ScriptError(f"Hẹn giờ '{task.task_spec.bpmn_id}': {exc}", element_id=task.task_spec.bpmn_id,
-                                  code="invalid_timer") from exc
+            _, due = self.timer_due(task, expression, external_context)
             if isinstance(definition, DurationTimerEventDefinition):
                 # specs deployed before timers became absolute still expect a duration
                 return f"PT{max((due - datetime.now(UTC)).total_seconds(), 0.0):.6f}S"
             return due.isoformat()
         return super().evaluate(task, expression, external_context)
+
+    def timer_due(self, task: Any, expression: str, external_context: dict | None = None, *,
+                  cycle: bool = False) -> tuple[timers.TimerExpression, datetime]:
+        """The timer read with the command's calendar and clock, and its (first) due time."""
+        calendar, now = _CLOCK.get()
+        try:
+            parsed = timers.parse(expression)
+            if parsed.kind == "expression":
+                parsed = timers.parse(str(super().evaluate(task, parsed.value, external_context)))
+            if cycle and parsed.kind != "cycle":
+                raise timers.InvalidTimer(f"timeCycle cần chu kỳ lặp (ví dụ R3/PT1H), không phải '{parsed.value}'")
+            return parsed, parsed.due(now or datetime.now(UTC), calendar, dict(task.data))
+        except (timers.InvalidTimer, ValueError) as exc:
+            raise ScriptError(f"Hẹn giờ '{task.task_spec.bpmn_id}': {exc}", element_id=task.task_spec.bpmn_id,
+                              code="invalid_timer") from exc
 
 
 @contextmanager
@@ -166,39 +176,43 @@ class WorkflowEngine:
 
         The scheduler decides when a timer is due (its own clock, its own claim); the engine only obeys.
         """
-        waiting = [t for t in workflow.event_manager.tasks.values()
-                   if isinstance(t.task_spec.event_definition, TimerEventDefinition)
-                   and t.task_spec.bpmn_id == element_id]
+        waiting = []
+        for task in workflow.event_manager.tasks.values():
+            for definition, branch in _branches(task):
+                if isinstance(definition, TimerEventDefinition) and branch == element_id:
+                    waiting.append((task, definition))
         if not waiting:
             return []
-        for task in waiting:
-            task._set_internal_data(event_fired=True)
+        for task, definition in waiting:
+            if isinstance(definition, BranchTimer | RepeatingTimer):
+                definition.fire(task)
+            else:
+                task._set_internal_data(event_fired=True)
         with _clock(calendar, now):
             workflow.refresh_timers()
             self.run(workflow)
-        return [str(t.id) for t in waiting]
+        return [str(task.id) for task, _ in waiting]
 
     def deliver_message(self, workflow: BpmnWorkflow, name: str, variables: dict[str, Any], *,
                         calendar: timers.TimerCalendar | None = None, now: datetime | None = None) -> list[str]:
         """Deliver a message to every task of this instance waiting for it; return their element ids."""
-        waiting = [t for t in workflow.event_manager.tasks.values()
-                   if isinstance(t.task_spec.event_definition, MessageEventDefinition)
-                   and t.task_spec.event_definition.name == name]
+        waiting = [(task, definition, branch) for task in workflow.event_manager.tasks.values()
+                   for definition, branch in _branches(task)
+                   if isinstance(definition, MessageEventDefinition) and definition.name == name]
         if not waiting:
             return []
-        definition = waiting[0].task_spec.event_definition
-        if isinstance(definition, CamundaMessageDefinition):
+        if isinstance(waiting[0][1], CamundaMessageDefinition):
             payload: dict[str, Any] = {"payload": dict(variables), "result_var": name}
             event = BpmnEvent(CamundaMessageDefinition(name), payload)
         else:
             event = BpmnEvent(MessageEventDefinition(name), dict(variables))
         with _clock(calendar, now):
             workflow.catch(event)
-            caught = [t for t in waiting if t.state != TaskState.WAITING]
-            for task in caught:
+            caught = [(task, branch) for task, _, branch in waiting if task.state != TaskState.WAITING]
+            for task, _ in caught:
                 task.data.update(variables)
             self.run(workflow)
-        return [t.task_spec.bpmn_id for t in caught]
+        return [branch for _, branch in caught]
 
     def snapshot(self, model: ProcessModel, workflow: BpmnWorkflow) -> Snapshot:
         ready = [
@@ -208,17 +222,21 @@ class WorkflowEngine:
         ]
         waits = []
         for task in workflow.event_manager.tasks.values():
-            definition = task.task_spec.event_definition
-            due = None
-            if isinstance(definition, MessageEventDefinition):
-                kind = "message"
-            elif isinstance(definition, TimerEventDefinition):
-                kind = "timer"
-                value = task._get_internal_data("event_value")
-                due = _parse_due(value)
-            else:
-                kind = definition.__class__.__name__.replace("EventDefinition", "").lower() or "other"
-            waits.append(WaitPoint(kind, getattr(definition, "name", None), task.task_spec.bpmn_id, due))
+            for definition, branch in _branches(task):
+                due = None
+                if isinstance(definition, MessageEventDefinition):
+                    kind = "message"
+                elif isinstance(definition, TimerEventDefinition):
+                    kind = "timer"
+                    if isinstance(definition, BranchTimer | RepeatingTimer):
+                        due = definition.due(task)
+                        if due is None and isinstance(definition, RepeatingTimer):
+                            continue  # every repetition has fired: nothing left to wait for
+                    else:
+                        due = _parse_due(task._get_internal_data("event_value"))
+                else:
+                    kind = definition.__class__.__name__.replace("EventDefinition", "").lower() or "other"
+                waits.append(WaitPoint(kind, getattr(definition, "name", None), branch, due))
         return Snapshot(
             status="completed" if workflow.is_completed() else "running",
             variables=_variables(workflow),
@@ -235,6 +253,22 @@ class WorkflowEngine:
         if task is None or not task.task_spec.manual or task.state != TaskState.READY:
             raise Conflict(f"Bước '{task_id}' không còn chờ xử lý")
         return task
+
+
+def _branches(task: Any) -> list[tuple[Any, str]]:
+    """(event definition, element id) of each event a waiting task waits for: an event-based gateway (or a
+    multiple event) waits for several, each reported under the element the author drew for it."""
+    definition = task.task_spec.event_definition
+    if not isinstance(definition, MultipleEventDefinition):
+        return [(definition, task.task_spec.bpmn_id)]
+    return [(d, d.branch if isinstance(d, BranchTimer) else _branch_of(task.task_spec, i))
+            for i, d in enumerate(definition.event_definitions)]
+
+
+def _branch_of(spec: Any, index: int) -> str:
+    if isinstance(spec, EventBasedGateway) and index < len(spec.outputs):
+        return spec.outputs[index].bpmn_id
+    return spec.bpmn_id
 
 
 def _refuse_hidden_tasks(workflow: BpmnWorkflow) -> None:

@@ -11,6 +11,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
 from app.engine.model import ElementInfo, ProcessModel
+from app.engine.timer_events import CONVERTERS as TIMER_CONVERTERS
 
 STATE_FORMAT = f"motcua-1/spiff-{SERIALIZER_VERSION}"
 
@@ -39,9 +40,10 @@ class SpeclessWorkflowConverter(BpmnWorkflowConverter):
 
 
 _config = dict(CAMUNDA_CONFIG)
+_config.update(TIMER_CONVERTERS)
 _config[BpmnWorkflow] = SpeclessWorkflowConverter
 _registry = BpmnWorkflowSerializer.configure(_config)
-_full_serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(CAMUNDA_CONFIG))
+_full_serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure({**CAMUNDA_CONFIG, **TIMER_CONVERTERS}))
 
 
 def dump_model(model: ProcessModel) -> bytes:

@@ -9,6 +9,8 @@ Accepted in `bpmn:timeDuration` / `bpmn:timeDate` (and `camunda:dueDate` of huma
   workdays(so_ngay)      the argument may name a numeric instance variable, read when the timer starts
   value(han_xu_ly)       the value of a (restricted) Python expression on the instance's data, itself one of
                          the forms above; JUEL `${x}` and FEEL `=x` timers are translated into this form
+  R3/PT1H, R/P1D         cycles (`bpmn:timeCycle`): n repetitions (none = for ever) of an ISO duration, the
+  R2/2026-01-02T08:00/P1D  first one interval from now or at the given date-time; due() is the first occurrence
 Anything else is refused at deploy with the element id. The engine knows no holidays: it asks the
 `TimerCalendar` it is given (app.calendar's WorkingCalendar is one).
 """
@@ -26,12 +28,16 @@ LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_WORKDAYS = 3_660
 MAX_WORKHOURS = MAX_WORKDAYS * 8
 MAX_DURATION = timedelta(days=3_660)
+# A shorter cycle would keep a worker busy with one instance; nothing in a one-stop procedure repeats that often.
+MIN_CYCLE_INTERVAL = timedelta(minutes=1)
+MAX_CYCLE_REPETITIONS = 10_000
 
 _VALUE = re.compile(r"value\((?P<expr>.+)\)", re.S)
 _CALL = re.compile(r"(?P<fn>workdays|workhours)\(\s*(?P<arg>[^()]*?)\s*\)")
 _NUMBER = re.compile(r"\d+(\.\d+)?")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DURATION = re.compile(r"P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?")
+_CYCLE = re.compile(r"R(?P<n>\d*)/(?:(?P<start>[^/]+)/)?(?P<interval>[^/]+)")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?")
 
 
@@ -56,8 +62,23 @@ class InvalidTimer(ValueError):
 
 
 @dataclass(frozen=True)
+class Cycle:
+    repetitions: int | None  # None: for ever
+    start: str | None  # ISO date-time of the first occurrence; None: one interval after the timer starts
+    interval: str  # ISO 8601 duration, on the wall clock
+
+    def first(self, now: datetime) -> datetime:
+        return _date(self.start) if self.start else self.after(now)
+
+    def after(self, occurrence: datetime) -> datetime:
+        """The occurrence following `occurrence` (months and years counted on the calendar)."""
+        parsed = TimerEventDefinition.parse_iso_duration(self.interval)
+        return occurrence + TimerEventDefinition.get_timedelta_from_start(parsed, occurrence)
+
+
+@dataclass(frozen=True)
 class TimerExpression:
-    kind: str  # workdays | workhours | duration | date | expression
+    kind: str  # workdays | workhours | duration | date | cycle | expression
     value: str  # the number, variable name, ISO duration or ISO date-time
 
     def due(self, now: datetime, calendar: TimerCalendar, data: dict[str, Any] | None = None) -> datetime:
@@ -72,10 +93,22 @@ class TimerExpression:
             delta = TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(self.value),
                                                                   now)
             return now + delta
-        value = datetime.fromisoformat(self.value.replace("Z", "+00:00"))
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=LOCAL_TZ)
-        return value.astimezone(UTC)
+        if self.kind == "cycle":
+            return self.cycle().first(now)
+        return _date(self.value)
+
+    def cycle(self) -> Cycle:
+        match = _CYCLE.fullmatch(self.value)
+        if self.kind != "cycle" or match is None:
+            raise InvalidTimer(f"'{self.value[:40]}' không phải chu kỳ lặp (ví dụ R3/PT1H)")
+        return Cycle(int(match["n"]) if match["n"] else None, match["start"], match["interval"])
+
+
+def _date(text: str) -> datetime:
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=LOCAL_TZ)
+    return value.astimezone(UTC)
 
 
 def parse(text: str | None) -> TimerExpression:
@@ -93,6 +126,9 @@ def parse(text: str | None) -> TimerExpression:
         except SyntaxError as exc:
             raise InvalidTimer(f"value() cần một biểu thức Python hợp lệ, không phải '{expression[:40]}'") from exc
         return TimerExpression("expression", expression)
+    cycle = _CYCLE.fullmatch(raw.upper())
+    if cycle:
+        return _checked_cycle(raw.upper(), cycle)
     call = _CALL.fullmatch(raw)
     if call:
         fn, arg = call["fn"], call["arg"]
@@ -117,7 +153,28 @@ def parse(text: str | None) -> TimerExpression:
             raise InvalidTimer(f"'{raw[:40]}' không phải ngày giờ có thật") from exc
         return TimerExpression("date", raw)
     raise InvalidTimer(f"'{raw[:60]}' không phải workdays(n), workhours(n), khoảng thời gian ISO 8601 (ví dụ PT4H, "
-                       "P3D) hay ngày giờ ISO 8601 (ví dụ 2026-01-02T08:00:00)")
+                       "P3D), ngày giờ ISO 8601 (ví dụ 2026-01-02T08:00:00) hay chu kỳ lặp (ví dụ R3/PT1H)")
+
+
+def _checked_cycle(raw: str, match: re.Match[str]) -> TimerExpression:
+    if match["n"] and not 0 < int(match["n"]) <= MAX_CYCLE_REPETITIONS:
+        raise InvalidTimer(f"chu kỳ '{raw[:40]}' cần số lần lặp từ 1 đến {MAX_CYCLE_REPETITIONS}")
+    if _kind_or_none(match["interval"]) != "duration":
+        raise InvalidTimer(f"chu kỳ '{raw[:40]}' cần khoảng lặp ISO 8601 (ví dụ PT1H, P1D) sau dấu '/'")
+    if match["start"] and _kind_or_none(match["start"]) != "date":
+        raise InvalidTimer(f"chu kỳ '{raw[:40]}' cần ngày giờ ISO 8601 của lần đầu, ví dụ R3/2026-01-02T08:00/P1D")
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    step = TimerExpression("cycle", raw).cycle().after(start) - start
+    if step < MIN_CYCLE_INTERVAL:
+        raise InvalidTimer(f"chu kỳ '{raw[:40]}' lặp dày hơn mỗi phút một lần")
+    return TimerExpression("cycle", raw)
+
+
+def _kind_or_none(text: str) -> str | None:
+    try:
+        return parse(text).kind
+    except InvalidTimer:
+        return None
 
 
 def _check_amount(fn: str, amount: float) -> None:

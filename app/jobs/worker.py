@@ -149,7 +149,9 @@ class Worker:
                 if handler is None:
                     raise LookupError(f"không có bộ xử lý cho loại việc '{job.kind}'")
                 handler(session, job, now)
-                session.execute(delete(Job).where(Job.id == job_id))
+                # only the claimed row: a handler may have replaced it by a new one (a cycle's next occurrence),
+                # which SQLite may even give the same id
+                session.execute(delete(Job).where(Job.id == job_id, Job.locked_by == self.worker_id))
                 return "done"
         except Obsolete:
             with self.db.transaction() as session:

@@ -1,0 +1,264 @@
+"""Timers the scheduler used to miss: the branches of an event-based gateway (each timer a job, each message a
+correlatable wait, the first to happen wins) and cycles on boundary events (a job per occurrence until the
+repetitions are used up). Both orders and a barrier-released race, on SQLite and PostgreSQL."""
+
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+
+import httpx
+import pytest
+
+from tests.conftest import ADMIN_HEADERS
+from tests.diagrams import HEADER
+from tests.test_api_processes import complete, deploy, start
+from tests.test_competing import open_elements, race
+from tests.test_timers import events_of, jobs, worker_for
+
+
+def gateway(key: str, timers: dict[str, str] | None = None, message: str = "ket_qua") -> bytes:
+    """start -> event-based gateway -> message `message` -> after_message | each timer -> after_<timer id>."""
+    timers = timers if timers is not None else {"too_late": "PT1H"}
+    branches = ['<bpmn:intermediateCatchEvent id="got_result"><bpmn:messageEventDefinition messageRef="Msg"/>'
+                '</bpmn:intermediateCatchEvent>\n<bpmn:userTask id="after_message" name="Xử lý kết quả"/>\n'
+                '<bpmn:sequenceFlow id="fm1" sourceRef="gw" targetRef="got_result"/>\n'
+                '<bpmn:sequenceFlow id="fm2" sourceRef="got_result" targetRef="after_message"/>\n'
+                '<bpmn:sequenceFlow id="fm3" sourceRef="after_message" targetRef="end"/>']
+    for timer, expression in timers.items():
+        branches.append(f'''<bpmn:intermediateCatchEvent id="{timer}"><bpmn:timerEventDefinition>
+<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">{expression}</bpmn:timeDuration>
+</bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+<bpmn:userTask id="after_{timer}" name="Sau {timer}"/>
+<bpmn:sequenceFlow id="f_{timer}1" sourceRef="gw" targetRef="{timer}"/>
+<bpmn:sequenceFlow id="f_{timer}2" sourceRef="{timer}" targetRef="after_{timer}"/>
+<bpmn:sequenceFlow id="f_{timer}3" sourceRef="after_{timer}" targetRef="end"/>''')
+    body = "\n".join(branches)
+    return (HEADER.format(key=key) + f'''<bpmn:message id="Msg" name="{message}"/>
+<bpmn:process id="{key}" isExecutable="true">
+<bpmn:startEvent id="start"/>
+<bpmn:eventBasedGateway id="gw"/>
+<bpmn:endEvent id="end"/>
+<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="gw"/>
+{body}
+</bpmn:process>
+</bpmn:definitions>
+''').encode()
+
+
+def cycle_boundary(key: str, cycle: str, interrupting: bool = False) -> bytes:
+    """A user task with a boundary timer cycle that sends a reminder (a user task) at each occurrence."""
+    return (HEADER.format(key=key) + f'''<bpmn:process id="{key}" isExecutable="true">
+<bpmn:startEvent id="start"/>
+<bpmn:userTask id="appraise" name="Thẩm định"/>
+<bpmn:boundaryEvent id="remind" attachedToRef="appraise" cancelActivity="{str(interrupting).lower()}">
+<bpmn:timerEventDefinition><bpmn:timeCycle xsi:type="bpmn:tFormalExpression">{cycle}</bpmn:timeCycle>
+</bpmn:timerEventDefinition></bpmn:boundaryEvent>
+<bpmn:userTask id="reminder" name="Nhắc việc"/>
+<bpmn:endEvent id="end"/>
+<bpmn:endEvent id="end_reminder"/>
+<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="appraise"/>
+<bpmn:sequenceFlow id="f2" sourceRef="appraise" targetRef="end"/>
+<bpmn:sequenceFlow id="f3" sourceRef="remind" targetRef="reminder"/>
+<bpmn:sequenceFlow id="f4" sourceRef="reminder" targetRef="end_reminder"/>
+</bpmn:process>
+</bpmn:definitions>
+''').encode()
+
+
+def cycle_elsewhere(key: str, tag: str) -> bytes:
+    """A cycle on an intermediate catch event or on the start event: nothing the engine can repeat as drawn."""
+    timer = ('<bpmn:timerEventDefinition><bpmn:timeCycle xsi:type="bpmn:tFormalExpression">R3/PT1H'
+             '</bpmn:timeCycle></bpmn:timerEventDefinition>')
+    start = f'<bpmn:startEvent id="start">{timer}</bpmn:startEvent>' if tag == "startEvent" else \
+        '<bpmn:startEvent id="start"/>'
+    middle = f'<bpmn:intermediateCatchEvent id="wait">{timer}</bpmn:intermediateCatchEvent>' \
+        if tag == "intermediateCatchEvent" else '<bpmn:userTask id="wait"/>'
+    return (HEADER.format(key=key) + f'''<bpmn:process id="{key}" isExecutable="true">
+{start}
+{middle}
+<bpmn:endEvent id="end"/>
+<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait"/>
+<bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="end"/>
+</bpmn:process>
+</bpmn:definitions>
+''').encode()
+
+
+def message(client: httpx.Client, business_key: str, name: str = "ket_qua") -> httpx.Response:
+    return client.post("/api/v1/messages", json={"messageName": name, "businessKey": business_key,
+                                                 "variables": {"ket_luan": "đạt"}})
+
+
+def view(client: httpx.Client, instance_id: str) -> dict:
+    return client.get(f"/api/v1/process-instances/{instance_id}").json()
+
+
+def waits(instance: dict) -> list[tuple[str, str]]:
+    return sorted((w["type"], w["elementId"]) for w in instance["waitingFor"])
+
+
+def fire_all(services, at: datetime) -> int:
+    worker, done = worker_for(services), 0
+    while (result := worker.tick(at)).claimed:
+        done += result.done
+    return done
+
+
+# --- event-based gateway --------------------------------------------------------------------------------
+
+def test_gateway_branches_are_a_message_wait_and_a_timer_job(client, services):
+    deploy(client, ("g.bpmn", gateway("gw_waits")))
+    before = datetime.now(UTC)
+    instance = start(client, "gw_waits", businessKey="HS-GW-1")
+    assert waits(instance) == [("message", "got_result"), ("timer", "too_late")]
+    timer = next(w for w in instance["waitingFor"] if w["type"] == "timer")
+    due = datetime.fromisoformat(timer["dueAt"])
+    assert before + timedelta(hours=1) <= due <= datetime.now(UTC) + timedelta(hours=1)
+    [job] = jobs(services)
+    assert (job.element_id, job.due_at, job.status) == ("too_late", due, "pending")
+
+
+def test_gateway_message_first_takes_its_branch_and_the_timer_job_goes(client, services):
+    deploy(client, ("g.bpmn", gateway("gw_message")))
+    instance = start(client, "gw_message", businessKey="HS-GW-2")
+    answer = message(client, "HS-GW-2")
+    assert answer.status_code == 200, answer.text
+    assert [t["elementId"] for t in answer.json()["openTasks"]] == ["after_message"]
+    assert answer.json()["waitingFor"] == [] and jobs(services) == []
+    assert answer.json()["variables"]["ket_luan"] == "đạt"
+    [received] = events_of(services, instance["id"], "message.received")
+    assert received.element_id == "got_result"
+    assert fire_all(services, datetime.now(UTC) + timedelta(days=2)) == 0
+    assert message(client, "HS-GW-2").json()["code"] == "no_waiting_instance"
+
+
+def test_gateway_timer_first_takes_its_branch_and_the_message_is_no_longer_awaited(client, services):
+    deploy(client, ("g.bpmn", gateway("gw_timer")))
+    instance = start(client, "gw_timer", businessKey="HS-GW-3")
+    worker = worker_for(services)
+    assert worker.tick().claimed == 0  # not due yet
+    assert fire_all(services, jobs(services)[0].due_at + timedelta(seconds=1)) == 1
+    after = view(client, instance["id"])
+    assert [t["elementId"] for t in after["openTasks"]] == ["after_too_late"] and after["waitingFor"] == []
+    [fired] = events_of(services, instance["id"], "timer.fired")
+    assert fired.element_id == "too_late"
+    late = message(client, "HS-GW-3")
+    assert late.status_code == 404 and late.json()["code"] == "no_waiting_instance"
+    assert jobs(services) == []
+
+
+def test_each_timer_branch_has_its_own_due_time_and_the_earliest_wins(client, services):
+    # the later timer is drawn first: a shared due time would make both fire at the later one
+    deploy(client, ("g.bpmn", gateway("gw_two", {"deadline": "P2D", "reminder": "PT2H"})))
+    before = datetime.now(UTC)
+    instance = start(client, "gw_two", businessKey="HS-GW-4")
+    due = {w["elementId"]: datetime.fromisoformat(w["dueAt"]) for w in instance["waitingFor"] if w["dueAt"]}
+    assert before + timedelta(days=2) <= due["deadline"] <= datetime.now(UTC) + timedelta(days=2)
+    assert before + timedelta(hours=2) <= due["reminder"] <= datetime.now(UTC) + timedelta(hours=2)
+    assert {(j.element_id, j.due_at) for j in jobs(services)} == set(due.items())
+    assert fire_all(services, due["reminder"] + timedelta(seconds=1)) == 1
+    after = view(client, instance["id"])
+    assert [t["elementId"] for t in after["openTasks"]] == ["after_reminder"] and after["waitingFor"] == []
+    assert jobs(services) == []
+
+
+def test_gateway_message_racing_the_timer_takes_one_branch(client, server, services):
+    deploy(client, ("g.bpmn", gateway("gw_race")))
+    started = [start(client, "gw_race", businessKey=f"HS-GW-RACE-{i}") for i in range(8)]
+    later = datetime.now(UTC) + timedelta(hours=2)
+
+    def messages() -> list[int]:
+        with httpx.Client(base_url=server.url, timeout=60, headers=ADMIN_HEADERS) as http:
+            return [message(http, i["businessKey"]).status_code for i in started]
+
+    _, answers = race(lambda: fire_all(services, later), messages)
+    assert not isinstance(answers, Exception), answers
+    fire_all(services, later)  # jobs released after a lost race are looked at again
+    assert set(answers) <= {200, 404, 409}, answers
+    for instance, answer in zip(started, answers, strict=True):
+        fired = events_of(services, instance["id"], "timer.fired")
+        received = events_of(services, instance["id"], "message.received")
+        assert len(fired) + len(received) == 1, instance["id"]
+        assert (answer == 200) == bool(received)
+        assert open_elements(services, instance["id"]) == (["after_message"] if received else ["after_too_late"])
+        assert view(client, instance["id"])["waitingFor"] == []
+    assert jobs(services) == []
+
+
+# --- cycles ---------------------------------------------------------------------------------------------
+
+def test_non_interrupting_cycle_fires_each_repetition_then_stops(client, services):
+    deploy(client, ("c.bpmn", cycle_boundary("cycle_r3", "R3/PT1H")))
+    instance = start(client, "cycle_r3")
+    dues = []
+    for occurrence in range(3):
+        [job] = jobs(services)
+        assert job.element_id == "remind"
+        dues.append(job.due_at)
+        assert fire_all(services, job.due_at + timedelta(seconds=1)) == 1
+        assert open_elements(services, instance["id"]) == ["appraise"] + ["reminder"] * (occurrence + 1)
+    # each occurrence one interval after the previous one's due time
+    assert [b - a for a, b in pairwise(dues)] == [timedelta(hours=1)] * 2
+    assert jobs(services) == [] and view(client, instance["id"])["waitingFor"] == []
+    assert fire_all(services, dues[-1] + timedelta(days=30)) == 0
+    assert len(events_of(services, instance["id"], "timer.fired")) == 3
+    appraise = next(t for t in view(client, instance["id"])["openTasks"] if t["elementId"] == "appraise")
+    complete(client, appraise["id"])
+    for task in view(client, instance["id"])["openTasks"]:
+        complete(client, task["id"])
+    assert view(client, instance["id"])["status"] == "completed"
+
+
+def test_unbounded_cycle_keeps_a_job_until_the_activity_ends(client, services):
+    deploy(client, ("c.bpmn", cycle_boundary("cycle_forever", "R/P1D")))
+    instance = start(client, "cycle_forever")
+    for _ in range(2):
+        [job] = jobs(services)
+        assert fire_all(services, job.due_at + timedelta(seconds=1)) == 1
+    [job] = jobs(services)
+    assert open_elements(services, instance["id"]) == ["appraise", "reminder", "reminder"]
+    appraise = next(t for t in view(client, instance["id"])["openTasks"] if t["elementId"] == "appraise")
+    complete(client, appraise["id"])
+    assert jobs(services) == [] and view(client, instance["id"])["waitingFor"] == []
+    assert open_elements(services, instance["id"]) == ["reminder", "reminder"]
+
+
+def test_interrupting_cycle_fires_once_and_ends_the_activity(client, services):
+    deploy(client, ("c.bpmn", cycle_boundary("cycle_interrupt", "R3/PT1H", interrupting=True)))
+    before = datetime.now(UTC)
+    instance = start(client, "cycle_interrupt")
+    [job] = jobs(services)
+    assert before + timedelta(hours=1) <= job.due_at <= datetime.now(UTC) + timedelta(hours=1)
+    assert fire_all(services, job.due_at + timedelta(seconds=1)) == 1
+    assert open_elements(services, instance["id"]) == ["reminder"]
+    assert jobs(services) == [] and view(client, instance["id"])["waitingFor"] == []
+
+
+def test_cycle_from_a_start_date(client, services):
+    deploy(client, ("c.bpmn", cycle_boundary("cycle_dated", "R2/2030-01-02T08:00:00/P1D")))
+    start(client, "cycle_dated")
+    [job] = jobs(services)
+    assert job.due_at == datetime(2030, 1, 2, 1, 0, tzinfo=UTC)  # 08:00 Asia/Ho_Chi_Minh
+    fire_all(services, job.due_at)
+    [job] = jobs(services)
+    assert job.due_at == datetime(2030, 1, 3, 1, 0, tzinfo=UTC)
+
+
+# --- deploy-time refusal ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("diagram", "element"), [
+    (cycle_boundary("bad_cycle", "PT1H"), "remind"),
+    (cycle_boundary("bad_cycle", "R0/PT1H"), "remind"),
+    (cycle_boundary("bad_cycle", "R/PT10S"), "remind"),
+    (cycle_boundary("bad_cycle", "R3/workdays(1)"), "remind"),
+    (cycle_boundary("bad_cycle", "R/P1D").replace(b"timeCycle", b"timeDuration"), "remind"),
+    (cycle_elsewhere("bad_cycle", "intermediateCatchEvent"), "wait"),
+    (cycle_elsewhere("bad_cycle", "startEvent"), "start"),
+    (gateway("bad_cycle", {"late": "PT1H"}).replace(b"timeDuration", b"timeCycle")
+     .replace(b">PT1H<", b">R/PT1H<"), "late"),
+])
+def test_a_timer_the_engine_cannot_schedule_is_refused_at_deploy(client, diagram, element):
+    response = client.post("/api/v1/deployments", files=[("file", ("t.bpmn", diagram, "application/xml"))])
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["code"] == "invalid_timer" and problem["elementId"] == element, problem
+    assert all(d["key"] != "bad_cycle" for d in client.get("/api/v1/process-definitions").json())
