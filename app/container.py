@@ -30,6 +30,7 @@ from app.integrations.outbox import (
     StaffNotices,
 )
 from app.jobs.incidents import IncidentService
+from app.jobs.timer_starts import TimerStartHandler, schedule_timer_starts
 from app.jobs.timers import TimerHandler, sync_timer_jobs
 from app.jobs.worker import Pump, Worker, WorkerOptions
 from app.observability.metrics import transition_listener
@@ -111,6 +112,7 @@ def build_services(settings: Settings) -> Services:
     limits = Limits(max_bytes=settings.max_upload_bytes, max_elements=settings.max_bpmn_elements,
                     max_depth=settings.max_bpmn_depth)
     deployments = DeploymentService(db, ModelCache(), limits)
+    deployments.listeners.append(schedule_timer_starts)
     engine = WorkflowEngine(script_timeout_seconds=settings.script_timeout_seconds)
     instances = InstanceService(db, engine, deployments)
     calendars = CalendarService(db)
@@ -129,7 +131,7 @@ def build_services(settings: Settings) -> Services:
         lease_seconds=settings.job_lease_seconds, max_attempts=settings.job_max_attempts,
         backoff_seconds=settings.job_backoff_seconds, poll_seconds=settings.worker_poll_seconds,
         scan_interval_seconds=settings.scan_interval_seconds, heartbeat_seconds=settings.worker_heartbeat_seconds)
-    worker = Worker(db, [TimerHandler(instances)],
+    worker = Worker(db, [TimerHandler(instances), TimerStartHandler(instances)],
                     scans=[DeadlineScan(db, calendars, changes), lifecycle.close_unanswered_supplements],
                     options=options, pumps=[audit.pump, *_outbox_pumps(build_dispatcher(settings, db))])
     return Services(

@@ -7,7 +7,10 @@ from itertools import pairwise
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from app.jobs.worker import Worker, WorkerOptions
+from persistence.models import ProcessInstance
 from tests.conftest import ADMIN_HEADERS
 from tests.diagrams import HEADER
 from tests.test_api_processes import complete, deploy, start
@@ -252,7 +255,6 @@ def test_cycle_from_a_start_date(client, services):
     (cycle_boundary("bad_cycle", "R3/workdays(1)"), "remind"),
     (cycle_boundary("bad_cycle", "R/P1D").replace(b"timeCycle", b"timeDuration"), "remind"),
     (cycle_elsewhere("bad_cycle", "intermediateCatchEvent"), "wait"),
-    (cycle_elsewhere("bad_cycle", "startEvent"), "start"),
     (gateway("bad_cycle", {"late": "PT1H"}).replace(b"timeDuration", b"timeCycle")
      .replace(b">PT1H<", b">R/PT1H<"), "late"),
 ])
@@ -262,3 +264,87 @@ def test_a_timer_the_engine_cannot_schedule_is_refused_at_deploy(client, diagram
     problem = response.json()
     assert problem["code"] == "invalid_timer" and problem["elementId"] == element, problem
     assert all(d["key"] != "bad_cycle" for d in client.get("/api/v1/process-definitions").json())
+
+
+# --- timer start events -----------------------------------------------------------------------------------
+
+def timer_start(key: str, tag: str, value: str) -> bytes:
+    """timer start event -> user task `work` -> end."""
+    return (HEADER.format(key=key) + f'''<bpmn:process id="{key}" isExecutable="true">
+<bpmn:startEvent id="tick"><bpmn:timerEventDefinition>
+<bpmn:{tag} xsi:type="bpmn:tFormalExpression">{value}</bpmn:{tag}></bpmn:timerEventDefinition></bpmn:startEvent>
+<bpmn:userTask id="work" name="Rà soát định kỳ"/>
+<bpmn:endEvent id="end"/>
+<bpmn:sequenceFlow id="f1" sourceRef="tick" targetRef="work"/>
+<bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="end"/>
+</bpmn:process>
+</bpmn:definitions>
+''').encode()
+
+
+def instances_of(services, key: str) -> list[ProcessInstance]:
+    with services.db.read() as session:
+        return list(session.scalars(select(ProcessInstance).where(ProcessInstance.key == key)
+                                    .order_by(ProcessInstance.created_at)))
+
+
+def test_timer_start_event_starts_one_instance_at_its_date(client, services):
+    deploy(client, ("s.bpmn", timer_start("start_dated", "timeDate", "2030-01-02T08:00:00")))
+    [job] = jobs(services)
+    assert (job.kind, job.element_id, job.process_instance_id) == ("timer_start", "tick", None)
+    assert job.due_at == datetime(2030, 1, 2, 1, 0, tzinfo=UTC)
+    assert fire_all(services, datetime.now(UTC)) == 0 and instances_of(services, "start_dated") == []
+    assert fire_all(services, job.due_at + timedelta(seconds=1)) == 1
+    [instance] = instances_of(services, "start_dated")
+    assert open_elements(services, instance.id) == ["work"] and instance.status == "running"
+    assert [e.element_id for e in events_of(services, instance.id, "timer.fired")] == ["tick"]
+    assert jobs(services) == []
+    assert fire_all(services, job.due_at + timedelta(days=400)) == 0
+    assert len(instances_of(services, "start_dated")) == 1
+
+
+def test_timer_start_cycle_starts_an_instance_per_repetition(client, services):
+    before = datetime.now(UTC)
+    deploy(client, ("s.bpmn", timer_start("start_cycle", "timeCycle", "R3/PT1H")))
+    [job] = jobs(services)
+    assert before + timedelta(hours=1) <= job.due_at <= datetime.now(UTC) + timedelta(hours=1)
+    dues = []
+    while found := jobs(services):
+        dues.append(found[0].due_at)
+        assert fire_all(services, found[0].due_at + timedelta(seconds=1)) == 1
+    assert [b - a for a, b in pairwise(dues)] == [timedelta(hours=1)] * 2
+    assert len(instances_of(services, "start_cycle")) == 3
+
+
+def test_a_new_version_replaces_the_older_versions_timer_start(client, services):
+    deploy(client, ("s.bpmn", timer_start("start_versions", "timeDate", "2030-01-02T08:00:00")))
+    second = deploy(client, ("s.bpmn", timer_start("start_versions", "timeDate", "2030-02-02T08:00:00")))
+    [job] = jobs(services)
+    assert job.payload["definitionId"] == second["processes"][0]["id"]
+    assert fire_all(services, datetime(2031, 1, 1, tzinfo=UTC)) == 1
+    [instance] = instances_of(services, "start_versions")
+    assert instance.definition_version == 2
+
+
+def test_two_workers_on_one_due_timer_start_make_one_instance(client, services):
+    deploy(client, ("s.bpmn", timer_start("start_race", "timeDate", "2030-01-02T08:00:00")))
+    later = datetime(2030, 1, 3, tzinfo=UTC)
+    dead = Worker(services.db, list(services.worker.handlers.values()), options=WorkerOptions(lease_seconds=30),
+                  worker_id="dead")
+    [claimed] = dead.claim(later)  # then "killed" before running it; its lease runs out
+    first, second = (worker_for(services, lease_seconds=30) for _ in range(2))
+    second.worker_id = "second"
+    after_lease = later + timedelta(seconds=31)
+    results = race(lambda: first.tick(after_lease), lambda: second.tick(after_lease),
+                   lambda: dead.run_job(claimed, later))
+    assert not any(isinstance(r, Exception) for r in results), results
+    assert len(instances_of(services, "start_race")) == 1
+    assert jobs(services) == []
+
+
+@pytest.mark.parametrize("value", ["workdays(2)", "value(han)"])
+def test_a_timer_start_needing_instance_data_or_the_calendar_is_refused(client, value):
+    diagram = timer_start("bad_start", "timeDate", value)
+    response = client.post("/api/v1/deployments", files=[("file", ("s.bpmn", diagram, "application/xml"))])
+    assert response.status_code == 422 and response.json()["code"] == "invalid_timer", response.text
+    assert response.json()["elementId"] == "tick"

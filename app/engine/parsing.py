@@ -27,6 +27,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import CamundaEventDefinitionParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -323,6 +324,12 @@ def _check_timer_place(node: etree._Element, owner: etree._Element | None, parse
     """A cycle repeats only on a boundary event (interrupting: its first occurrence); elsewhere it could not be
     scheduled as drawn, so it is refused rather than run differently."""
     tag = etree.QName(node).localname
+    if tag.startswith("time") and owner is not None and etree.QName(owner).localname == "startEvent" \
+            and owner.getparent() is not None and etree.QName(owner.getparent()).localname == "process" \
+            and parsed.kind not in ("date", "duration", "cycle"):
+        # the scheduler reads it at deploy, without instance data or the working-day calendar of a dossier
+        raise timers.InvalidTimer("sự kiện bắt đầu hẹn giờ chỉ nhận ngày giờ, khoảng thời gian hoặc chu kỳ ISO 8601 "
+                                  "(ví dụ 2026-01-02T08:00:00, PT1H, R/P1D)")
     if tag != "timeCycle":
         if parsed.kind == "cycle":
             raise timers.InvalidTimer("chu kỳ lặp (R...) phải đặt trong timeCycle, không phải " + tag)
@@ -330,9 +337,9 @@ def _check_timer_place(node: etree._Element, owner: etree._Element | None, parse
     if parsed.kind not in ("cycle", "expression"):
         raise timers.InvalidTimer("timeCycle cần chu kỳ lặp, ví dụ R3/PT1H hoặc R/P1D; hẹn một lần hãy dùng "
                                   "timeDuration hoặc timeDate")
-    if owner is None or etree.QName(owner).localname != "boundaryEvent":
-        raise timers.InvalidTimer("chu kỳ lặp (timeCycle) chỉ dùng được cho sự kiện biên (boundary event); sự kiện "
-                                  "chờ giữa quy trình và sự kiện bắt đầu hãy dùng timeDuration hoặc timeDate")
+    if owner is None or etree.QName(owner).localname not in ("boundaryEvent", "startEvent"):
+        raise timers.InvalidTimer("chu kỳ lặp (timeCycle) chỉ dùng được cho sự kiện biên (boundary event) và sự kiện "
+                                  "bắt đầu; sự kiện chờ giữa quy trình hãy dùng timeDuration hoặc timeDate")
 
 
 def _absolute_timers(spec: Any) -> None:
@@ -344,8 +351,10 @@ def _absolute_timers(spec: Any) -> None:
             task_spec.event_definition = TimeDateEventDefinition(definition.name, definition.expression,
                                                                  description=definition.description)
         elif type(definition) is CycleTimerEventDefinition:
-            # an interrupting timer ends the activity at its first occurrence, so there is no second
-            target = TimeDateEventDefinition if getattr(task_spec, "cancel_activity", False) else RepeatingTimer
+            # an interrupting timer ends the activity at its first occurrence, so there is no second; a start
+            # event's repetitions are new instances, scheduled outside the instance (app.jobs.timer_starts)
+            once = getattr(task_spec, "cancel_activity", False) or isinstance(task_spec, StartEvent)
+            target = TimeDateEventDefinition if once else RepeatingTimer
             task_spec.event_definition = target(definition.name, definition.expression,
                                                 description=definition.description)
         elif isinstance(definition, MultipleEventDefinition):

@@ -16,7 +16,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimeDateEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.util.task import TaskState
 
 from app.engine import timers
@@ -86,6 +91,12 @@ class RepeatingTimer(CycleTimerEventDefinition):
         if not value or value["cycles"] == 0:
             return None
         return datetime.fromisoformat(value["next"])
+
+
+def timer_starts(spec: Any) -> list[tuple[str, str]]:
+    """(element id, timer text) of each timer start event of the process itself (not of its subprocesses)."""
+    return [(task_spec.bpmn_id, task_spec.event_definition.expression) for task_spec in spec.task_specs.values()
+            if isinstance(task_spec, StartEvent) and isinstance(task_spec.event_definition, TimerEventDefinition)]
 
 
 class BranchTimerConverter(TimerConditionalEventDefinitionConverter):

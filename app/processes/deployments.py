@@ -1,7 +1,7 @@
 """Deploy diagrams as numbered versions and load the cached process model of any version."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -19,12 +19,16 @@ from persistence.models import Deployment, Event, ProcessDefinition
 
 DEPLOY_ATTEMPTS = 5
 
+# Told of every newly stored version (row, parsed model) inside the deployment's transaction.
+DeploymentListener = Callable[[Session, list[tuple[ProcessDefinition, ProcessModel]]], None]
+
 
 class DeploymentService:
     def __init__(self, db: Database, cache: ModelCache, limits: Limits) -> None:
         self.db = db
         self.cache = cache
         self.limits = limits
+        self.listeners: list[DeploymentListener] = []
 
     def deploy(self, sources: list[SourceFile], *, name: str | None = None,
                actor: str | None = None) -> DeploymentView:
@@ -42,6 +46,7 @@ class DeploymentService:
             deployment_id = str(uuid.uuid4())
             results: list[DeployedProcess] = []
             new_rows: list[ProcessDefinition] = []
+            new_models: list[ProcessModel] = []
             existing_deployments: set[str] = set()
             for key in sorted({m.key for item in parsed for m in item.processes}):  # one order: no deadlock
                 repo.lock_process_key(session, key)
@@ -59,6 +64,7 @@ class DeploymentService:
                         xml=item.xml_text, spec=serialization.dump_model(model), deployment_id=deployment_id,
                     )
                     new_rows.append(row)
+                    new_models.append(model)
                     results.append(DeployedProcess(id=row.id, key=row.key, version=row.version, name=row.name))
             if not new_rows:
                 only = existing_deployments.pop() if len(existing_deployments) == 1 else deployment_id
@@ -67,6 +73,8 @@ class DeploymentService:
             session.flush()
             session.add_all(new_rows)
             session.flush()
+            for listener in self.listeners:
+                listener(session, list(zip(new_rows, new_models, strict=True)))
             session.add(Event(type="deployment.created", actor=actor, data={
                 "deploymentId": deployment_id,
                 "definitions": [{"id": r.id, "key": r.key, "version": r.version} for r in new_rows]}))
