@@ -72,8 +72,7 @@ def parallel_join(key: str) -> bytes:
 
 def message_or_timer(key: str) -> bytes:
     """start -> task `waiting` with interrupting boundaries: message `ket_qua` -> after_message, timer PT1H ->
-    after_timer. (An event-based gateway would say the same, but its wait is not yet scheduled as a timer
-    job nor correlated by message: see the report of issue 10.)"""
+    after_timer. (The event-based gateway saying the same races in test_timer_gateways.py.)"""
     return (HEADER.format(key=key) + f'''<bpmn:message id="Msg" name="ket_qua"/>
 <bpmn:process id="{key}" isExecutable="true">
 <bpmn:startEvent id="start"/>
