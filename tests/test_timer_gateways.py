@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.jobs.worker import Worker, WorkerOptions
 from persistence.models import ProcessInstance
 from tests.conftest import ADMIN_HEADERS
-from tests.diagrams import HEADER
+from tests.diagrams import HEADER, linear
 from tests.test_api_processes import complete, deploy, start
 from tests.test_competing import open_elements, race
 from tests.test_timers import events_of, jobs, worker_for
@@ -324,6 +324,13 @@ def test_a_new_version_replaces_the_older_versions_timer_start(client, services)
     assert fire_all(services, datetime(2031, 1, 1, tzinfo=UTC)) == 1
     [instance] = instances_of(services, "start_versions")
     assert instance.definition_version == 2
+    deploy(client, ("s.bpmn", timer_start("start_versions", "timeDuration", "PT1H")))
+    before = datetime.now(UTC)
+    deploy(client, ("s.bpmn", timer_start("start_versions", "timeDuration", "PT2H")))
+    [job] = jobs(services)  # one duration after the deployment of the version that owns it
+    assert before + timedelta(hours=2) <= job.due_at <= datetime.now(UTC) + timedelta(hours=2)
+    deploy(client, ("s.bpmn", linear("start_versions")))
+    assert jobs(services) == []  # the newest version has no timer start: nothing starts by itself any more
 
 
 def test_two_workers_on_one_due_timer_start_make_one_instance(client, services):
