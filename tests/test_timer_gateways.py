@@ -7,8 +7,12 @@ from itertools import pairwise
 
 import httpx
 import pytest
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import DurationTimerEventDefinition
 from sqlalchemy import select
 
+from app.engine.parsing import SourceFile, parse_files
+from app.engine.runtime import WorkflowEngine
+from app.engine.timer_events import BranchTimer
 from app.jobs.worker import Worker, WorkerOptions
 from persistence.models import ProcessInstance
 from tests.conftest import ADMIN_HEADERS
@@ -355,3 +359,20 @@ def test_a_timer_start_needing_instance_data_or_the_calendar_is_refused(client, 
     response = client.post("/api/v1/deployments", files=[("file", ("s.bpmn", diagram, "application/xml"))])
     assert response.status_code == 422 and response.json()["code"] == "invalid_timer", response.text
     assert response.json()["elementId"] == "tick"
+
+
+def test_a_gateway_stored_before_branch_timers_still_gets_its_timer_scheduled():
+    """Specs are stored per version: a gateway deployed earlier keeps SpiffWorkflow's own duration timer."""
+    [model] = parse_files([SourceFile("g.bpmn", gateway("gw_old"))])[0].processes
+    multiple = model.spec.task_specs["gw"].event_definition
+    multiple.event_definitions = [
+        DurationTimerEventDefinition(d.name, d.expression) if isinstance(d, BranchTimer) else d
+        for d in multiple.event_definitions]
+    engine = WorkflowEngine()
+    before = datetime.now(UTC)
+    workflow = engine.start(model, {})
+    [timer] = [w for w in engine.snapshot(model, workflow).waits if w.kind == "timer"]
+    assert timer.element_id == "too_late" and timer.due_at is not None
+    assert before + timedelta(hours=1) - timedelta(seconds=5) <= timer.due_at <= datetime.now(UTC) + timedelta(hours=1)
+    assert engine.fire_timers(workflow, "too_late")
+    assert [t.element_id for t in engine.snapshot(model, workflow).ready_tasks] == ["after_too_late"]

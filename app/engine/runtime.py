@@ -47,6 +47,9 @@ class _CalendarScriptEngine(PythonScriptEngine):
 
     def evaluate(self, task: Any, expression: str, external_context: dict | None = None) -> Any:
         definition = getattr(task.task_spec, "event_definition", None)
+        if isinstance(definition, MultipleEventDefinition):  # a gateway's timer in a spec stored before BranchTimer
+            definition = next((d for d in definition.event_definitions
+                               if getattr(d, "expression", None) == expression), definition)
         if isinstance(definition, TimeDateEventDefinition | DurationTimerEventDefinition) \
                 and expression == definition.expression:
             _, due = self.timer_due(task, expression, external_context)
