@@ -72,15 +72,17 @@ def cycle_boundary(key: str, cycle: str, interrupting: bool = False) -> bytes:
 
 
 def cycle_elsewhere(key: str, tag: str) -> bytes:
-    """A cycle on an intermediate catch event or on the start event: nothing the engine can repeat as drawn."""
+    """A cycle on an intermediate catch event or an event subprocess's start: nothing the engine repeats as drawn."""
     timer = ('<bpmn:timerEventDefinition><bpmn:timeCycle xsi:type="bpmn:tFormalExpression">R3/PT1H'
              '</bpmn:timeCycle></bpmn:timerEventDefinition>')
-    start = f'<bpmn:startEvent id="start">{timer}</bpmn:startEvent>' if tag == "startEvent" else \
-        '<bpmn:startEvent id="start"/>'
     middle = f'<bpmn:intermediateCatchEvent id="wait">{timer}</bpmn:intermediateCatchEvent>' \
         if tag == "intermediateCatchEvent" else '<bpmn:userTask id="wait"/>'
+    if tag == "eventSubProcess":  # repeated instances of an event subprocess are not scheduled
+        middle += (f'<bpmn:subProcess id="sub" triggeredByEvent="true"><bpmn:startEvent id="sub_tick" '
+                   f'isInterrupting="false">{timer}</bpmn:startEvent><bpmn:endEvent id="sub_end"/>'
+                   '<bpmn:sequenceFlow id="s1" sourceRef="sub_tick" targetRef="sub_end"/></bpmn:subProcess>')
     return (HEADER.format(key=key) + f'''<bpmn:process id="{key}" isExecutable="true">
-{start}
+<bpmn:startEvent id="start"/>
 {middle}
 <bpmn:endEvent id="end"/>
 <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait"/>
@@ -259,6 +261,7 @@ def test_cycle_from_a_start_date(client, services):
     (cycle_boundary("bad_cycle", "R3/workdays(1)"), "remind"),
     (cycle_boundary("bad_cycle", "R/P1D").replace(b"timeCycle", b"timeDuration"), "remind"),
     (cycle_elsewhere("bad_cycle", "intermediateCatchEvent"), "wait"),
+    (cycle_elsewhere("bad_cycle", "eventSubProcess"), "sub_tick"),
     (gateway("bad_cycle", {"late": "PT1H"}).replace(b"timeDuration", b"timeCycle")
      .replace(b">PT1H<", b">R/PT1H<"), "late"),
 ])

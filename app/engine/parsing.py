@@ -321,12 +321,14 @@ def _check_timers(process: etree._Element, filename: str) -> None:
 
 
 def _check_timer_place(node: etree._Element, owner: etree._Element | None, parsed: timers.TimerExpression) -> None:
-    """A cycle repeats only on a boundary event (interrupting: its first occurrence); elsewhere it could not be
-    scheduled as drawn, so it is refused rather than run differently."""
+    """A cycle repeats only on a boundary event (interrupting: its first occurrence) or as new instances from a
+    process's start event; elsewhere it could not be scheduled as drawn, so it is refused rather than run
+    differently."""
     tag = etree.QName(node).localname
-    if tag.startswith("time") and owner is not None and etree.QName(owner).localname == "startEvent" \
-            and owner.getparent() is not None and etree.QName(owner.getparent()).localname == "process" \
-            and parsed.kind not in ("date", "duration", "cycle"):
+    place = etree.QName(owner).localname if owner is not None else None
+    parent = owner.getparent() if owner is not None else None
+    process_start = place == "startEvent" and parent is not None and etree.QName(parent).localname == "process"
+    if process_start and tag.startswith("time") and parsed.kind not in ("date", "duration", "cycle"):
         # the scheduler reads it at deploy, without instance data or the working-day calendar of a dossier
         raise timers.InvalidTimer("sự kiện bắt đầu hẹn giờ chỉ nhận ngày giờ, khoảng thời gian hoặc chu kỳ ISO 8601 "
                                   "(ví dụ 2026-01-02T08:00:00, PT1H, R/P1D)")
@@ -337,9 +339,10 @@ def _check_timer_place(node: etree._Element, owner: etree._Element | None, parse
     if parsed.kind not in ("cycle", "expression"):
         raise timers.InvalidTimer("timeCycle cần chu kỳ lặp, ví dụ R3/PT1H hoặc R/P1D; hẹn một lần hãy dùng "
                                   "timeDuration hoặc timeDate")
-    if owner is None or etree.QName(owner).localname not in ("boundaryEvent", "startEvent"):
+    if place != "boundaryEvent" and not process_start:
         raise timers.InvalidTimer("chu kỳ lặp (timeCycle) chỉ dùng được cho sự kiện biên (boundary event) và sự kiện "
-                                  "bắt đầu; sự kiện chờ giữa quy trình hãy dùng timeDuration hoặc timeDate")
+                                  "bắt đầu của quy trình; sự kiện chờ giữa quy trình và quy trình con hãy dùng "
+                                  "timeDuration hoặc timeDate")
 
 
 def _absolute_timers(spec: Any) -> None:
