@@ -52,12 +52,13 @@ def gateway(key: str, timers: dict[str, str] | None = None, message: str = "ket_
 
 
 def cycle_boundary(key: str, cycle: str, interrupting: bool = False) -> bytes:
-    """A user task with a boundary timer cycle that sends a reminder (a user task) at each occurrence."""
+    """A user task with a boundary timer cycle that sends a reminder (a user task) at each occurrence. The timer
+    definition has an id of its own, as the MIWG diagrams' do: problems still name the event."""
     return (HEADER.format(key=key) + f'''<bpmn:process id="{key}" isExecutable="true">
 <bpmn:startEvent id="start"/>
 <bpmn:userTask id="appraise" name="Thẩm định"/>
 <bpmn:boundaryEvent id="remind" attachedToRef="appraise" cancelActivity="{str(interrupting).lower()}">
-<bpmn:timerEventDefinition><bpmn:timeCycle xsi:type="bpmn:tFormalExpression">{cycle}</bpmn:timeCycle>
+<bpmn:timerEventDefinition id="remind_def"><bpmn:timeCycle xsi:type="bpmn:tFormalExpression">{cycle}</bpmn:timeCycle>
 </bpmn:timerEventDefinition></bpmn:boundaryEvent>
 <bpmn:userTask id="reminder" name="Nhắc việc"/>
 <bpmn:endEvent id="end"/>

@@ -293,18 +293,21 @@ def _check_expressions(process: etree._Element, filename: str) -> None:
                              element_id=problems[0].element_id, problems=problems)
 
 
+TIMER_TAGS = {f"{{{BPMN_NS}}}{tag}" for tag in ("timeDuration", "timeDate", "timeCycle")}
+
+
 def _check_timers(process: etree._Element, filename: str) -> None:
     """Timer durations/dates/cycles and task due dates must be what app.engine.timers can turn into a due time,
     on an element where the engine can schedule them."""
     problems = []
-    nodes = [(n, n.text) for tag in ("timeDuration", "timeDate", "timeCycle")
-             for n in process.iter(f"{{{BPMN_NS}}}{tag}")]
+    nodes = [(n, n.text) for n in process.iter(*TIMER_TAGS)]
     nodes += [(n, n.get(f"{{{CAMUNDA_NS}}}dueDate")) for n in process.iter()
               if isinstance(n.tag, str) and n.get(f"{{{CAMUNDA_NS}}}dueDate") is not None]
     nodes += [(n, f"workdays({n.get('value')})") for n in process.iter(f"{{{CAMUNDA_NS}}}property")
               if n.get("name") == "motcua:workdays"]
     for node, text in nodes:
-        owner = node
+        # a timer belongs to its event, the element the author drew, even when its timerEventDefinition has an id
+        owner = node.getparent().getparent() if node.tag in TIMER_TAGS else node
         while owner is not None and owner.get("id") is None:
             owner = owner.getparent()
         element_id = owner.get("id") if owner is not None else None
