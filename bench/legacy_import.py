@@ -1,9 +1,12 @@
 """Legacy import throughput: `python -m bench.legacy_import [--rows 2000] [--finished 0.7]` on PostgreSQL
 (MOTCUA_BENCH_POSTGRES_URL or local). Writes a JSON Lines file of finished and in-flight dossiers (in-flight
-ones wait at `appraisal`, two steps in), imports it once (rows/s), then again (the idempotent skip, rows/s)."""
+ones wait at `appraisal`, two steps in), imports it once (rows/s), then again (the idempotent skip, rows/s).
+CPU seconds from /proc: this process, and every PostgreSQL process on the machine (shared with whatever else
+runs)."""
 
 import argparse
 import json
+import os
 import random
 import tempfile
 import time
@@ -14,7 +17,7 @@ from app.container import build_services
 from app.engine.parsing import SourceFile
 from app.legacy.importer import LegacyImporter, Mapping, read_rows
 from app.settings import Settings
-from bench.pg import admin_url, create_database, drop_database, unreachable_reason
+from bench.pg import admin_url, cpu_seconds, create_database, drop_database, server_cpu_seconds, unreachable_reason
 from persistence.db import Database
 from persistence.dossier_models import Procedure, Unit
 from persistence.migrate import upgrade
@@ -64,10 +67,14 @@ def main() -> None:
             rows = list(read_rows(sample))
             for label in ("first import", "second import (all skipped)"):
                 started = time.perf_counter()
-                outcomes = [importer.import_row(line, raw, Mapping()) for line, raw in rows]
+                own, server = cpu_seconds([os.getpid()]), server_cpu_seconds()
+                outcomes = importer.import_rows(rows, Mapping())
+                own, server = cpu_seconds([os.getpid()]) - own, server_cpu_seconds() - server
                 seconds = time.perf_counter() - started
                 kinds = {k: sum(1 for o in outcomes if o.result == k) for k in ("imported", "skipped", "refused")}
-                print(f"{label}: {len(rows)} rows in {seconds:.1f} s = {len(rows) / seconds:.0f} rows/s {kinds}")
+                print(f"{label}: {len(rows)} rows in {seconds:.1f} s = {len(rows) / seconds:.0f} rows/s {kinds}; "
+                      f"CPU: importer {own:.1f} s, all PostgreSQL processes {server:.1f} s; "
+                      f"load average {os.getloadavg()[0]:.2f}")
         services.close()
     finally:
         drop_database(admin, url)
