@@ -5,8 +5,10 @@ CPU seconds from /proc: this process, and every PostgreSQL process on the machin
 runs)."""
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
 import random
 import tempfile
 import time
@@ -29,6 +31,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--finished", type=float, default=0.7, help="share of finished dossiers")
+    parser.add_argument("--profile", action="store_true", help="cProfile the first import, print the top entries")
     args = parser.parse_args()
     admin = admin_url()
     reason = unreachable_reason(admin)
@@ -68,13 +71,19 @@ def main() -> None:
             for label in ("first import", "second import (all skipped)"):
                 started = time.perf_counter()
                 own, server = cpu_seconds([os.getpid()]), server_cpu_seconds()
+                profile = cProfile.Profile() if args.profile and label == "first import" else None
+                if profile:
+                    profile.enable()
                 outcomes = importer.import_rows(rows, Mapping())
+                if profile:
+                    profile.disable()
+                    pstats.Stats(profile).sort_stats("tottime").print_stats(25)
                 own, server = cpu_seconds([os.getpid()]) - own, server_cpu_seconds() - server
                 seconds = time.perf_counter() - started
                 kinds = {k: sum(1 for o in outcomes if o.result == k) for k in ("imported", "skipped", "refused")}
                 print(f"{label}: {len(rows)} rows in {seconds:.1f} s = {len(rows) / seconds:.0f} rows/s {kinds}; "
                       f"CPU: importer {own:.1f} s, all PostgreSQL processes {server:.1f} s; "
-                      f"load average {os.getloadavg()[0]:.2f}")
+                      f"load average {os.getloadavg()[0]:.2f}", flush=True)
         services.close()
     finally:
         drop_database(admin, url)

@@ -36,10 +36,13 @@ class ReceptionService:
         with self.instances.command() as session:
             return self.receive_in(session, request, actor)
 
-    def receive_in(self, session: Session, request: ReceptionRequest, actor: str | None = None, *,
-                   open_at: str | None = None, submit: dict[str, Any] | None = None) -> DossierView:
-        """`open_at`/`submit`: start the instance already moved on to that step (work done in another system)."""
-        draft = self.draft(session, request, actor)
+    def receive_in(self, session: Session, request: ReceptionRequest, actor: str | None = None) -> DossierView:
+        return self.receive_draft(session, self.draft(session, request, actor), actor)
+
+    def receive_draft(self, session: Session, draft: "Draft", actor: str | None = None, *,
+                      open_at: str | None = None, submit: dict[str, Any] | None = None) -> DossierView:
+        """Number the checked dossier and start its instance; `open_at`/`submit`: the instance starts already
+        moved on to that step (work done in another system, see InstanceService.start_in)."""
         dossier, procedure, receiving, competent = draft.dossier, draft.procedure, draft.receiving, draft.competent
         code = dossier.code = next_code(session, competent.code, dossier.received_at)
         instance = self.instances.start_in(

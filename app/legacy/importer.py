@@ -1,10 +1,13 @@
-"""Legacy dossiers, one row per dossier (CSV or JSON Lines), each imported in its own transaction.
+"""Legacy dossiers, one row per dossier (CSV or JSON Lines), imported in batches of one transaction each.
 
 A row becomes a reception with its original received time (so its code and appointment follow the rules as
-if received then); an in-flight dossier is then advanced through the current diagram until the step named by
-the row is open; a finished one is closed as history carrying its result. The legacy id is the row's
-idempotency key (the `processed_messages` table, written in the row's transaction): importing a file again,
-or resuming after an interruption, skips what is already in, and a row changed since is refused.
+if received then); an in-flight dossier starts at the step named by the row on the current diagram; a
+finished one is history carrying its result. The legacy id is the row's idempotency key (the
+`processed_messages` table, written in the batch's transaction): importing a file again, or resuming after an
+interruption, skips what is already in, and a row changed since is refused.
+
+The national portal (outbox) hears of in-flight dossiers as of any reception, since their next steps happen
+here; finished ones were synchronised by the former system and are not sent again.
 """
 
 import csv
@@ -333,10 +336,8 @@ class LegacyImporter:
         the instance moved to the step in memory and saved once; a savepoint keeps a refusal to this row."""
         try:
             with session.begin_nested():
-                view = self.reception.receive_in(session, checked.request, ACTOR, open_at=checked.step,
-                                                 submit=SUBMIT)
-                dossier = session.get(Dossier, view.code)
-                assert dossier is not None
+                self.reception.receive_draft(session, checked.draft, ACTOR, open_at=checked.step, submit=SUBMIT)
+                dossier = checked.draft.dossier
                 if checked.appointment_at:
                     dossier.appointment_at = checked.appointment_at
                 dossier.result = _legacy(checked.candidate.row)
