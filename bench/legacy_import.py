@@ -77,7 +77,7 @@ def main() -> None:
                 outcomes = importer.import_rows(rows, Mapping())
                 if profile:
                     profile.disable()
-                    pstats.Stats(profile).sort_stats("tottime").print_stats(25)
+                    pstats.Stats(profile).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(25)
                 own, server = cpu_seconds([os.getpid()]) - own, server_cpu_seconds() - server
                 seconds = time.perf_counter() - started
                 kinds = {k: sum(1 for o in outcomes if o.result == k) for k in ("imported", "skipped", "refused")}

@@ -41,10 +41,10 @@ class ReceptionService:
 
     def receive_draft(self, session: Session, draft: "Draft", actor: str | None = None, *,
                       open_at: str | None = None, submit: dict[str, Any] | None = None) -> DossierView:
-        """Number the checked dossier and start its instance; `open_at`/`submit`: the instance starts already
-        moved on to that step (work done in another system, see InstanceService.start_in)."""
+        """Number the checked dossier (unless the caller numbered it) and start its instance; `open_at`/`submit`:
+        the instance starts already moved on to that step (work done in another system; InstanceService.start_in)."""
         dossier, procedure, receiving, competent = draft.dossier, draft.procedure, draft.receiving, draft.competent
-        code = dossier.code = next_code(session, competent.code, dossier.received_at)
+        code = dossier.code = dossier.code or next_code(session, competent.code, dossier.received_at)
         instance = self.instances.start_in(
             session, key=procedure.diagram_key, business_key=code, actor=actor, now=draft.now,
             variables=draft.variables(), open_at=open_at, submit=submit)

@@ -101,6 +101,14 @@ class _DryRun(Exception):
     pass
 
 
+class _InFlightRefused(Exception):
+    """Rows the engine refused after the batch was numbered: the batch is rolled back and done without them."""
+
+    def __init__(self, refused: list[tuple["_Candidate", "Outcome"]]) -> None:
+        super().__init__(f"{len(refused)} rows refused")
+        self.refused = refused
+
+
 def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, raw row) from a .csv (header row) or a .jsonl / .ndjson file."""
     if path.suffix.lower() in (".jsonl", ".ndjson"):
@@ -214,25 +222,35 @@ class LegacyImporter:
 
     def _write(self, candidates: list[_Candidate], mapping: Mapping,
                dry_run: bool) -> list[tuple[_Candidate, Outcome]]:
+        refused: list[tuple[_Candidate, Outcome]] = []
+        while True:
+            try:
+                return refused + self._write_once(candidates, mapping, dry_run)
+            except _InFlightRefused as exc:  # rolled back (codes given back): again without those rows
+                refused += exc.refused
+                gone = {candidate.index for candidate, _ in exc.refused}
+                candidates = [c for c in candidates if c.index not in gone]
+
+    def _write_once(self, candidates: list[_Candidate], mapping: Mapping,
+                    dry_run: bool) -> list[tuple[_Candidate, Outcome]]:
         done: list[tuple[_Candidate, Outcome]] = []
         try:
             with self.instances.command() as session:
                 calendar = self.reception.calendars.working_calendar(session)
-                finished: list[_Checked] = []
-                in_flight: list[_Checked] = []
+                checked_rows: list[_Checked] = []
                 for candidate in candidates:
                     checked = self._check(session, candidate, mapping, calendar)
                     if isinstance(checked, Outcome):
                         done.append((candidate, checked))
                     else:
-                        (finished if checked.finished_at else in_flight).append(checked)
-                answers = self._write_finished(session, finished)
-                for checked in in_flight:
-                    answer = self._write_in_flight(session, checked)
-                    if isinstance(answer, Outcome):
-                        done.append((checked.candidate, answer))
-                    else:
-                        answers.append((checked, answer))
+                        checked_rows.append(checked)
+                _number(session, [c.draft.dossier for c in checked_rows])
+                answers = self._write_finished(session, [c for c in checked_rows if c.finished_at])
+                in_flight = [c for c in checked_rows if not c.finished_at]
+                refused = [(c, self._write_in_flight(session, c)) for c in in_flight]
+                if any(isinstance(answer, Outcome) for _, answer in refused):
+                    raise _InFlightRefused([(c.candidate, a) for c, a in refused if isinstance(a, Outcome)])
+                answers += [(c, a) for c, a in refused if not isinstance(a, Outcome)]
                 if answers:
                     session.execute(insert(ProcessedMessage.__table__), [
                         {"key": c.candidate.key, "request_hash": c.candidate.digest, "status_code": 200,
@@ -281,15 +299,6 @@ class LegacyImporter:
         with its state archived (the diagram is drawn from the events), and those events, in bulk."""
         if not rows:
             return []
-        by_day: dict[tuple[str, str], list[_Checked]] = defaultdict(list)
-        for checked in rows:
-            dossier = checked.draft.dossier
-            by_day[(dossier.competent_unit, dossier.received_at.astimezone(LOCAL_TZ).strftime("%y%m%d"))].append(
-                checked)
-        for (agency, _), group in sorted(by_day.items()):  # a fixed lock order: concurrent imports can't deadlock
-            for checked, code in zip(group, next_codes(session, agency, group[0].draft.dossier.received_at,
-                                                       len(group)), strict=True):
-                checked.draft.dossier.code = code
         definitions: dict[str, ProcessDefinition] = {}
         instances, events, dossiers, documents, answers = [], [], [], [], []
         for checked in rows:
@@ -333,18 +342,16 @@ class LegacyImporter:
 
     def _write_in_flight(self, session: Session, checked: _Checked) -> "dict[str, Any] | Outcome":
         """Through the reception (so its outbox messages, task rows, due dates and waits are the usual ones),
-        the instance moved to the step in memory and saved once; a savepoint keeps a refusal to this row."""
+        the instance moved to the step in memory and saved once. A refusal comes before anything is written."""
+        dossier = checked.draft.dossier
+        if checked.appointment_at:
+            dossier.appointment_at = checked.appointment_at
+        dossier.result = _legacy(checked.candidate.row)
         try:
-            with session.begin_nested():
-                self.reception.receive_draft(session, checked.draft, ACTOR, open_at=checked.step, submit=SUBMIT)
-                dossier = checked.draft.dossier
-                if checked.appointment_at:
-                    dossier.appointment_at = checked.appointment_at
-                dossier.result = _legacy(checked.candidate.row)
-                session.flush()
-                return {"code": dossier.code, "status": dossier.status, "step": dossier.current_step}
+            self.reception.receive_draft(session, checked.draft, ACTOR, open_at=checked.step, submit=SUBMIT)
         except MotcuaError as exc:
             return _refused(checked.candidate, exc)
+        return {"code": dossier.code, "status": dossier.status, "step": dossier.current_step}
 
     def _failed(self, candidate: _Candidate, exc: SQLAlchemyError | MotcuaError) -> Outcome:
         """One row's transaction failed on something no check foresaw: a concurrent import of the same
@@ -357,6 +364,16 @@ class LegacyImporter:
             return _refused(candidate, exc)
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
         return Outcome(candidate.line, candidate.legacy_id, "refused", "import_failed", reason)
+
+
+def _number(session: Session, dossiers: list[Dossier]) -> None:
+    """Codes for the batch, in row order, with one counter update per agency and day."""
+    by_day: dict[tuple[str, str], list[Dossier]] = defaultdict(list)
+    for dossier in dossiers:
+        by_day[(dossier.competent_unit, dossier.received_at.astimezone(LOCAL_TZ).strftime("%y%m%d"))].append(dossier)
+    for (agency, _), group in sorted(by_day.items()):  # a fixed lock order: concurrent imports can't deadlock
+        for dossier, code in zip(group, next_codes(session, agency, group[0].received_at, len(group)), strict=True):
+            dossier.code = code
 
 
 def _candidate(index: int, line: int, raw: dict[str, Any], mapping: Mapping) -> "_Candidate | Outcome":
