@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fuzz bench bench-outbox bench-http venv clean
+.PHONY: run test lint fuzz bench bench-outbox bench-http bench-import venv clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "motcua needs Python 3.11+")'
@@ -42,6 +42,10 @@ bench-http: $(STAMP)
 
 bench-outbox: $(STAMP)
 	$(BIN)/python -m bench.outbox $(BENCH_ARGS)
+
+# Legacy dossier import on PostgreSQL: `make bench-import BENCH_ARGS="--rows 20000"`
+bench-import: $(STAMP)
+	$(BIN)/python -m bench.legacy_import --rows 100000 $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var build *.egg-info .pytest_cache .ruff_cache

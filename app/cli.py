@@ -362,9 +362,8 @@ def import_dossiers(
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console) as progress:
             task = progress.add_task("Kiểm tra" if dry_run else "Nhập hồ sơ", total=len(rows))
-            for line, raw in rows:
-                outcomes.append(importer.import_row(line, raw, columns, dry_run=dry_run))
-                progress.advance(task)
+            outcomes = importer.import_rows(rows, columns, dry_run=dry_run,
+                                            progress=lambda done: progress.advance(task, done))
     finally:
         services.close()
     counts = {kind: sum(1 for o in outcomes if o.result == kind) for kind in ("imported", "skipped", "refused")}

@@ -1,9 +1,14 @@
 """Legacy import throughput: `python -m bench.legacy_import [--rows 2000] [--finished 0.7]` on PostgreSQL
 (MOTCUA_BENCH_POSTGRES_URL or local). Writes a JSON Lines file of finished and in-flight dossiers (in-flight
-ones wait at `appraisal`, two steps in), imports it once (rows/s), then again (the idempotent skip, rows/s)."""
+ones wait at `appraisal`, two steps in), imports it once (rows/s), then again (the idempotent skip, rows/s).
+CPU seconds from /proc: this process, and every PostgreSQL process on the machine (shared with whatever else
+runs)."""
 
 import argparse
+import cProfile
 import json
+import os
+import pstats
 import random
 import tempfile
 import time
@@ -14,7 +19,7 @@ from app.container import build_services
 from app.engine.parsing import SourceFile
 from app.legacy.importer import LegacyImporter, Mapping, read_rows
 from app.settings import Settings
-from bench.pg import admin_url, create_database, drop_database, unreachable_reason
+from bench.pg import admin_url, cpu_seconds, create_database, drop_database, postgres_pids, unreachable_reason
 from persistence.db import Database
 from persistence.dossier_models import Procedure, Unit
 from persistence.migrate import upgrade
@@ -26,6 +31,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--finished", type=float, default=0.7, help="share of finished dossiers")
+    parser.add_argument("--profile", action="store_true", help="cProfile the first import, print the top entries")
     args = parser.parse_args()
     admin = admin_url()
     reason = unreachable_reason(admin)
@@ -64,13 +70,33 @@ def main() -> None:
             rows = list(read_rows(sample))
             for label in ("first import", "second import (all skipped)"):
                 started = time.perf_counter()
-                outcomes = [importer.import_row(line, raw, Mapping()) for line, raw in rows]
+                own, server = cpu_seconds([os.getpid()]), _postgres_cpu()
+                profile = cProfile.Profile() if args.profile and label == "first import" else None
+                if profile:
+                    profile.enable()
+                outcomes = importer.import_rows(rows, Mapping())
+                if profile:
+                    profile.disable()
+                    pstats.Stats(profile).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(25)
+                own, server = cpu_seconds([os.getpid()]) - own, _cpu_since(server)
                 seconds = time.perf_counter() - started
                 kinds = {k: sum(1 for o in outcomes if o.result == k) for k in ("imported", "skipped", "refused")}
-                print(f"{label}: {len(rows)} rows in {seconds:.1f} s = {len(rows) / seconds:.0f} rows/s {kinds}")
+                print(f"{label}: {len(rows)} rows in {seconds:.1f} s = {len(rows) / seconds:.0f} rows/s {kinds}; "
+                      f"CPU: importer {own:.1f} s, all PostgreSQL processes {server:.1f} s; "
+                      f"load average {os.getloadavg()[0]:.2f}", flush=True)
         services.close()
     finally:
         drop_database(admin, url)
+
+
+def _postgres_cpu() -> dict[int, float]:
+    return {pid: cpu_seconds([pid]) for pid in postgres_pids()}
+
+
+def _cpu_since(before: dict[int, float]) -> float:
+    """CPU the PostgreSQL processes used since `before`, per process: one that ended meanwhile (another
+    session's backend) drops out instead of making the sum negative."""
+    return sum(max(0.0, seconds - before.get(pid, 0.0)) for pid, seconds in _postgres_cpu().items())
 
 
 if __name__ == "__main__":

@@ -7,15 +7,16 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.legacy.importer import LegacyImporter, Mapping, read_rows
-from persistence.dossier_models import Dossier
+from persistence.dossier_models import Dossier, DossierSequence
 from persistence.models import HumanTask
 from tests.conftest import ROOT
-from tests.onestop import install_catalogue, procedures, units
+from tests.onestop import COUNTER_CLERK, install_catalogue, procedures, units
 
 MAPPING = """\
 # Hải Dương's export: Vietnamese column names, its own state words
@@ -151,3 +152,127 @@ def test_jsonl_through_the_command_line_is_resumable(services, client, tmp_path,
     with services.db.read() as session:
         approval = session.scalar(select(func.count()).select_from(HumanTask).where(HumanTask.status == "open"))
     assert approval == 1
+
+
+def _finished_row(legacy_id, procedure, counter, received, **extra):
+    return {"legacy_id": legacy_id, "source_system": "hai_duong", "procedure_code": procedure,
+            "receiving_unit": counter, "applicant_id_number": "030201001234", "applicant_name": "Trần Văn Bình",
+            "received_at": received, "appointment_at": "2025-03-25T17:00:00+07:00", "state": "finished",
+            "finished_at": "2025-03-20T10:00:00+07:00", "result_number": "15/GP-SYT", **extra}
+
+
+def _import_one_by_one(services, row) -> str:
+    """The importer as it was (reception, then the instance terminated and the dossier closed as history, in
+    one transaction per row): the reference the bulk path must match."""
+    from app.dossiers.status import DVCQG_CODE, Status
+    from app.legacy.importer import _moment, _request
+    from persistence.dossier_models import Procedure
+
+    row = Mapping().row(row)
+    with services.instances.command() as session:
+        request = _request(row, session.get(Procedure, row["procedure_code"]), _moment(row, "received_at"))
+        view = services.reception.receive_in(session, request, "import")
+        dossier = session.get(Dossier, view.code)
+        dossier.appointment_at = _moment(row, "appointment_at")
+        finished_at = _moment(row, "finished_at")
+        services.instances.terminate_in(session, dossier.process_instance_id, reason="legacy", actor="import")
+        dossier.status, dossier.status_code = Status.RETURNED.value, DVCQG_CODE[Status.RETURNED]
+        dossier.stage, dossier.current_step = "returned", None
+        dossier.finished_at = dossier.returned_at = finished_at
+        dossier.result = {"legacy": {"id": row["legacy_id"], "system": row["source_system"], "code": None},
+                          "number": row["result_number"], "note": None, "returnedAt": finished_at.isoformat(),
+                          "returnedBy": "import"}
+        return view.code
+
+
+def test_finished_rows_in_bulk_read_as_the_row_by_row_import_did(services, client, tmp_path):
+    counter, procedure = _setup(services, client)
+    reference = _import_one_by_one(services, _finished_row("OLD-1", procedure, counter, "2025-03-05T08:30:00+07:00"))
+    sample = tmp_path / "bulk.jsonl"
+    sample.write_text(json.dumps(_finished_row("HD-1", procedure, counter, "2025-03-05T09:30:00+07:00")) + "\n",
+                      encoding="utf-8")
+    [outcome] = _run(services, sample)
+    assert outcome.result == "imported" and outcome.code.endswith("-250305-0002")  # after the reference's 0001
+
+    def read(code: str, path: str) -> dict:
+        response = client.get(path.format(code=code))
+        assert response.status_code == 200, response.text
+        body = response.json()
+        # what differs by nature: the code and instance, when written, the legacy id, the received minute
+        for name in ("code", "processInstanceId", "updatedAt", "receivedAt", "clockStartedAt", "result",
+                     "history", "revision"):
+            body.pop(name, None)
+        return body
+
+    for path in ("/api/v1/dossiers/{code}", "/api/v1/public/dossiers/{code}?idNumber=030201001234"):
+        assert read(outcome.code, path) == read(reference, path)
+    with services.db.read() as session:
+        old, new = session.get(Dossier, reference), session.get(Dossier, outcome.code)
+        same = ("status", "status_code", "stage", "current_step", "finished_at", "returned_at", "appointment_at",
+                "channel", "applicant", "receiving_unit", "competent_unit", "fee_total", "fee_paid", "moh_route",
+                "supplement_count", "extension_count", "overdue_at", "stopped_at")
+        assert {n: getattr(new, n) for n in same} == {n: getattr(old, n) for n in same}
+        assert new.result["number"] == old.result["number"] and new.result["legacy"]["id"] == "HD-1"
+    rows = client.get("/api/v1/reports/service-quality",
+                      params={"from": "2025-03-01", "to": "2025-03-31", "groupBy": "unit"}).json()["rows"]
+    assert sum(r["received"] for r in rows) == 2 and sum(r["finished"] for r in rows) == 2
+    svg = client.get(f"/api/v1/dossiers/{outcome.code}")  # the instance's diagram comes from its history
+    instance = svg.json()["processInstanceId"]
+    assert client.get(f"/api/v1/process-instances/{instance}/diagram.svg").status_code == 200
+
+
+def test_a_batch_that_fails_unexpectedly_is_retried_row_by_row(services, client, tmp_path):
+    counter, procedure = _setup(services, client)
+    clashing = _finished_row("HD-1", procedure, counter, "2025-03-05T08:30:00+07:00")
+    fine = _finished_row("HD-2", procedure, counter, "2025-03-06T08:30:00+07:00")
+    # A dossier a former tool numbered without the counter: its code clashes, and no check can see it coming.
+    taken = _import_one_by_one(services, clashing | {"legacy_id": "X"})
+    agency = taken.rsplit("-", 2)[0]
+    with services.db.transaction() as session:
+        session.execute(update(DossierSequence).values(last_value=0))
+    sample = tmp_path / "clash.jsonl"
+    sample.write_text("\n".join(json.dumps(r) for r in (fine, clashing)) + "\n", encoding="utf-8")
+    outcomes = _run(services, sample)
+    assert [(o.legacy_id, o.result, o.code if o.result == "refused" else "") for o in outcomes] == [
+        ("HD-2", "imported", ""), ("HD-1", "refused", "import_failed")]
+    assert outcomes[0].code == f"{agency}-250306-0001" and _count(services) == 2
+    with services.db.read() as session:  # the refused row gave its number back
+        assert session.get(DossierSequence, (agency, "250305")).last_value == 0
+
+
+def test_a_legacy_id_repeated_in_one_file_is_imported_once(services, client, tmp_path):
+    counter, procedure = _setup(services, client)
+    row = _finished_row("HD-1", procedure, counter, "2025-03-05T08:30:00+07:00")
+    sample = tmp_path / "twice.jsonl"
+    sample.write_text("\n".join(json.dumps(r) for r in (row, row, row | {"result_number": "16/GP-SYT"})) + "\n",
+                      encoding="utf-8")
+    outcomes = _run(services, sample)
+    assert [(o.result, o.code if o.result == "refused" else None) for o in outcomes] == [
+        ("imported", None), ("skipped", None), ("refused", "idempotency_key_reused")]
+    assert outcomes[0].code == outcomes[1].code and _count(services) == 1
+
+
+def test_codes_stay_gapless_beside_counter_receptions_and_across_batches(services, client, tmp_path):
+    counter, procedure = _setup(services, client)
+    today = datetime.now(UTC).replace(microsecond=0)
+    rows = [_finished_row(f"HD-{i}", procedure, counter, (today - timedelta(minutes=30 - i)).isoformat(),
+                          appointment_at=today.isoformat(), finished_at=today.isoformat()) for i in range(12)]
+    rows[5] = rows[5] | {"state": "in_progress", "step": "appraisal"}
+    rows[7] = rows[7] | {"received_at": "not a time"}  # refused: takes no number
+    sample = tmp_path / "today.jsonl"
+    sample.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    body = {"procedureCode": procedure, "channel": "counter", "receivingUnit": counter,
+            "applicant": {"type": "citizen", "idNumber": "001203004567", "name": "Nguyễn Văn An"},
+            "documents": [{"code": d["code"], "originals": d["originals"] or 1, "copies": d["copies"]}
+                          for d in client.get(f"/api/v1/procedures/{procedure}").json()["documents"] if d["required"]]}
+    with ThreadPoolExecutor(2) as pool:
+        counter_codes = pool.submit(lambda: [client.post("/api/v1/dossiers", json=body, headers=COUNTER_CLERK)
+                                             for _ in range(4)])
+        importer = LegacyImporter(services.reception, services.inbound)
+        outcomes = importer.import_rows(read_rows(sample), Mapping(), batch_size=5)
+        responses = counter_codes.result()
+    assert all(r.status_code == 201 for r in responses), [r.text for r in responses]
+    imported = [o.code for o in outcomes if o.result == "imported"]
+    assert len(imported) == 11 and [o.result for o in outcomes].count("refused") == 1
+    numbers = sorted(int(code.rsplit("-", 1)[1]) for code in imported + [r.json()["code"] for r in responses])
+    assert numbers == list(range(1, 16))

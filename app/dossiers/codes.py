@@ -15,16 +15,21 @@ from persistence.dossier_models import DossierSequence
 
 
 def next_code(session: Session, agency_code: str, received_at: datetime) -> str:
+    return next_codes(session, agency_code, received_at, 1)[0]
+
+
+def next_codes(session: Session, agency_code: str, received_at: datetime, count: int) -> list[str]:
+    """`count` consecutive codes of the agency's day with one counter update (bulk imports)."""
     day = received_at.astimezone(LOCAL_TZ).strftime("%y%m%d")
     bump = (update(DossierSequence)
             .where(DossierSequence.agency_code == agency_code, DossierSequence.day == day)
-            .values(last_value=DossierSequence.last_value + 1)
+            .values(last_value=DossierSequence.last_value + count)
             .returning(DossierSequence.last_value))
-    value = session.scalar(bump)
-    if value is None:
+    last = session.scalar(bump)
+    if last is None:
         dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
         session.execute(dialect.insert(DossierSequence)
                         .values(agency_code=agency_code, day=day, last_value=0)
                         .on_conflict_do_nothing())
-        value = session.scalar(bump)
-    return f"{agency_code}-{day}-{value:04d}"
+        last = session.scalar(bump)
+    return [f"{agency_code}-{day}-{value:04d}" for value in range(last - count + 1, last + 1)]

@@ -1,6 +1,8 @@
 """Receiving a complete dossier: check it against the catalogue, number it, start its process instance."""
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,6 +37,37 @@ class ReceptionService:
             return self.receive_in(session, request, actor)
 
     def receive_in(self, session: Session, request: ReceptionRequest, actor: str | None = None) -> DossierView:
+        return self.receive_draft(session, self.draft(session, request, actor), actor)
+
+    def receive_draft(self, session: Session, draft: "Draft", actor: str | None = None, *,
+                      open_at: str | None = None, submit: dict[str, Any] | None = None) -> DossierView:
+        """Number the checked dossier (unless the caller numbered it) and start its instance; `open_at`/`submit`:
+        the instance starts already moved on to that step (work done in another system; InstanceService.start_in)."""
+        dossier, procedure, receiving, competent = draft.dossier, draft.procedure, draft.receiving, draft.competent
+        code = dossier.code = dossier.code or next_code(session, competent.code, dossier.received_at)
+        instance = self.instances.start_in(
+            session, key=procedure.diagram_key, business_key=code, actor=actor, now=draft.now,
+            variables=draft.variables(), open_at=open_at, submit=submit)
+        dossier.process_instance_id = instance.id
+        session.add(dossier)
+        session.flush()
+        for document in draft.documents:
+            document.dossier_code = code
+        session.add_all(draft.documents)
+        session.add(Event(process_instance_id=instance.id, type="dossier.received", actor=actor, at=draft.now,
+                          data=draft.received_event()))
+        self.tracker.changes.announce(session, dossier, DossierChange(
+            "received", draft.now, actor, f"Tiếp nhận hồ sơ tại {receiving.name}"))
+        self.tracker.sync(session, dossier, self.instances.instance_row(session, instance.id),
+                          list(repo.open_tasks_of(session, [instance.id])),
+                          list(repo.waits_of(session, [instance.id])), draft.now)
+        session.flush()
+        return DossierView.of(dossier, draft.documents, procedure.name)
+
+    def draft(self, session: Session, request: ReceptionRequest, actor: str | None = None, *,
+              calendar: WorkingCalendar | None = None) -> "Draft":
+        """Every check of a reception and the dossier it would make, writing nothing: no code yet, no instance.
+        `calendar`: the working calendar when the caller drafts many dossiers in one transaction."""
         procedure = session.get(Procedure, request.procedure_code)
         if procedure is None:
             raise InvalidInput(f"Không có thủ tục '{request.procedure_code}' trong danh mục",
@@ -48,44 +81,22 @@ class ReceptionService:
             raise InvalidInput("Thời điểm tiếp nhận không được ở tương lai", field="receivedAt")
         moh_route = bool(procedure.moh_centralized and procedure.moh_cutover is not None
                          and received_at.astimezone(LOCAL_TZ).date() >= procedure.moh_cutover)
-        code = next_code(session, competent.code, received_at)
         fee_total = sum(int(fee["amount"]) for fee in procedure.fees)
         dossier = Dossier(
-            code=code, procedure_code=procedure.code, process_instance_id="", channel=request.channel,
+            code="", procedure_code=procedure.code, process_instance_id="", channel=request.channel,
             applicant_type=request.applicant.type, applicant_id_number=request.applicant.id_number,
             applicant=request.applicant.model_dump(by_alias=True, exclude_none=True),
             receiving_unit=receiving.code, competent_unit=competent.code, status=Status.ACCEPTED.value,
             status_code=DVCQG_CODE[Status.ACCEPTED], stage="new", moh_route=moh_route,
             received_at=received_at, clock_started_at=received_at,
-            appointment_at=appointment(self.calendars.working_calendar(session), procedure, received_at),
+            appointment_at=appointment(calendar or self.calendars.working_calendar(session), procedure,
+                                       received_at),
             fee_total=fee_total,
             fee_paid=request.fee_paid or fee_total == 0,
             payment_channel=request.payment_channel if request.fee_paid else None,
             consultations=[], transfers=[], created_by=actor, updated_at=now,
         )
-        instance = self.instances.start_in(
-            session, key=procedure.diagram_key, business_key=code, actor=actor, now=now,
-            variables={"dossier_code": code, "procedure_code": procedure.code, "channel": request.channel,
-                       "receiving_unit": receiving.code, "competent_unit": competent.code,
-                       "moh_route": moh_route, "fee_total": fee_total,
-                       "boundary_free_transfer": receiving.code != competent.code},
-        )
-        dossier.process_instance_id = instance.id
-        session.add(dossier)
-        session.flush()
-        for document in documents:
-            document.dossier_code = code
-        session.add_all(documents)
-        session.add(Event(process_instance_id=instance.id, type="dossier.received", actor=actor, at=now,
-                          data={"code": code, "receivingUnit": receiving.code, "competentUnit": competent.code,
-                                "channel": request.channel, "mohRoute": moh_route}))
-        self.tracker.changes.announce(session, dossier, DossierChange(
-            "received", now, actor, f"Tiếp nhận hồ sơ tại {receiving.name}"))
-        self.tracker.sync(session, dossier, self.instances.instance_row(session, instance.id),
-                          list(repo.open_tasks_of(session, [instance.id])),
-                          list(repo.waits_of(session, [instance.id])), now)
-        session.flush()
-        return DossierView.of(dossier, documents, procedure.name)
+        return Draft(dossier, documents, procedure, receiving, competent, now)
 
     @staticmethod
     def _competent_unit(session: Session, procedure: Procedure, request: ReceptionRequest, receiving: Unit) -> Unit:
@@ -153,6 +164,30 @@ class ReceptionService:
                                code="incomplete_dossier" if missing and first.code == "missing_document"
                                else first.code, field=first.field, problems=problems)
         return rows
+
+
+@dataclass
+class Draft:
+    """A checked reception before it is numbered and started."""
+
+    dossier: Dossier
+    documents: list[DossierDocument]
+    procedure: Procedure
+    receiving: Unit
+    competent: Unit
+    now: datetime
+
+    def variables(self) -> dict[str, Any]:
+        """The process variables the procedure's diagram starts with (the dossier must be numbered)."""
+        d = self.dossier
+        return {"dossier_code": d.code, "procedure_code": d.procedure_code, "channel": d.channel,
+                "receiving_unit": d.receiving_unit, "competent_unit": d.competent_unit, "moh_route": d.moh_route,
+                "fee_total": d.fee_total, "boundary_free_transfer": d.receiving_unit != d.competent_unit}
+
+    def received_event(self) -> dict[str, Any]:
+        d = self.dossier
+        return {"code": d.code, "receivingUnit": d.receiving_unit, "competentUnit": d.competent_unit,
+                "channel": d.channel, "mohRoute": d.moh_route}
 
 
 def _unit(session: Session, code: str, field: str) -> Unit:

@@ -1,15 +1,20 @@
-"""Legacy dossiers, one row per dossier (CSV or JSON Lines), each imported in its own transaction.
+"""Legacy dossiers, one row per dossier (CSV or JSON Lines), imported in batches of one transaction each.
 
 A row becomes a reception with its original received time (so its code and appointment follow the rules as
-if received then); an in-flight dossier is then advanced through the current diagram until the step named by
-the row is open; a finished one is closed as history carrying its result. The legacy id is the row's
-idempotency key (the `processed_messages` table, written in the row's transaction): importing a file again,
-or resuming after an interruption, skips what is already in, and a row changed since is refused.
+if received then); an in-flight dossier starts at the step named by the row on the current diagram; a
+finished one is history carrying its result. The legacy id is the row's idempotency key (the
+`processed_messages` table, written in the batch's transaction): importing a file again, or resuming after an
+interruption, skips what is already in, and a row changed since is refused.
+
+The national portal (outbox) hears of in-flight dossiers as of any reception, since their next steps happen
+here; finished ones were synchronised by the former system and are not sent again.
 """
 
 import csv
 import json
-from collections.abc import Iterator
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,16 +22,20 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from sqlalchemy import insert, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from app.dossiers.reception import ReceptionService
+from app.calendar.workdays import LOCAL_TZ, WorkingCalendar
+from app.dossiers.codes import next_codes
+from app.dossiers.reception import Draft, ReceptionService
 from app.dossiers.requests import ReceptionRequest
 from app.dossiers.status import DVCQG_CODE, Status
 from app.errors import MotcuaError
 from app.integrations.inbound import InboundOnce, request_hash
-from persistence import repositories as repo
-from persistence.dossier_models import Dossier, Procedure
+from persistence.dossier_models import Dossier, DossierDocument, Procedure
 from persistence.integration_models import ProcessedMessage
+from persistence.models import Event, ProcessDefinition, ProcessInstance
 
 FIELDS = ("legacy_id", "source_system", "legacy_code", "procedure_code", "channel", "receiving_unit",
           "competent_unit", "applicant_type", "applicant_id_number", "applicant_name", "applicant_phone",
@@ -34,7 +43,9 @@ FIELDS = ("legacy_id", "source_system", "legacy_code", "procedure_code", "channe
 REQUIRED = ("legacy_id", "procedure_code", "receiving_unit", "applicant_id_number", "applicant_name",
             "received_at", "state")
 ACTOR = "import"
-MAX_STEPS = 20
+BATCH_SIZE = 500
+SUBMIT = {"appraisal_note": "Nhập từ hệ thống cũ"}  # what the steps done in the former system are completed with
+FINISHED_REASON = "Hồ sơ đã giải quyết trên hệ thống cũ; nhập làm lịch sử"
 
 
 @dataclass
@@ -90,6 +101,14 @@ class _DryRun(Exception):
     pass
 
 
+class _InFlightRefused(Exception):
+    """Rows the engine refused after the batch was numbered: the batch is rolled back and done without them."""
+
+    def __init__(self, refused: list[tuple["_Candidate", "Outcome"]]) -> None:
+        super().__init__(f"{len(refused)} rows refused")
+        self.refused = refused
+
+
 def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, raw row) from a .csv (header row) or a .jsonl / .ndjson file."""
     if path.suffix.lower() in (".jsonl", ".ndjson"):
@@ -107,108 +126,317 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 yield number, raw
 
 
+@dataclass
+class _Candidate:
+    """A row that passed the checks that need no database, with its idempotency key."""
+
+    index: int
+    line: int
+    legacy_id: str
+    row: dict[str, str]
+    key: str
+    digest: str
+
+
+@dataclass
+class _Checked:
+    """A row that passed every check, ready to be written."""
+
+    candidate: _Candidate
+    request: ReceptionRequest
+    draft: Draft
+    appointment_at: datetime | None
+    finished_at: datetime | None = None  # None: in flight, waiting at `step`
+    step: str | None = None
+
+
 class LegacyImporter:
+    """Imports in batches, one transaction each: every row is checked first and a refused row is left out
+    of its batch; finished dossiers are written with bulk inserts (no workflow to run: their instance is
+    recorded terminated and archived, its history in events); in-flight ones go through the reception with
+    their instance moved to the step in memory, each in a savepoint. A batch failing on something
+    unexpected is retried row by row, so one bad row never costs the others."""
+
     def __init__(self, reception: ReceptionService, inbound: InboundOnce) -> None:
         self.reception = reception
         self.instances = reception.instances
         self.inbound = inbound
 
     def import_row(self, line: int, raw: dict[str, Any], mapping: Mapping, *, dry_run: bool = False) -> Outcome:
-        if "__invalid__" in raw:
-            return Outcome(line, None, "refused", "invalid_json", "Dòng không phải một đối tượng JSON")
-        row = mapping.row(raw)
-        legacy_id = row.get("legacy_id")
-        try:
-            missing = [name for name in REQUIRED if name not in row]
-            if missing:
-                raise Refused("missing_field", f"Thiếu trường: {', '.join(missing)}")
-            key = f"legacy:{row.get('source_system', '')}:{legacy_id}"
-            with self.instances.db.read() as session:
-                earlier = session.get(ProcessedMessage, key)
-            already = earlier is not None
-            if already and not dry_run:
-                if earlier.request_hash != request_hash(row):
-                    raise Refused("idempotency_key_reused", f"Mã hồ sơ cũ '{legacy_id}' đã được nhập với nội dung khác")
-                return Outcome(line, legacy_id, "skipped", earlier.response.get("code"))
-            if dry_run:
-                try:
-                    with self.instances.command() as session:
-                        self._import(session, row, mapping)
-                        raise _DryRun
-                except _DryRun:
-                    return Outcome(line, legacy_id, "skipped" if already else "imported")
-            answer = self.inbound.run(key, row, lambda session: self._import(session, row, mapping),
-                                      field="legacy_id")
-            return Outcome(line, legacy_id, "skipped" if already else "imported", answer["code"])
-        except Refused as exc:
-            return Outcome(line, legacy_id, "refused", exc.code, exc.reason)
-        except MotcuaError as exc:
-            where = f" ({exc.field or exc.element_id})" if (exc.field or exc.element_id) else ""
-            return Outcome(line, legacy_id, "refused", exc.code, f"{exc.detail}{where}")
+        return self.import_rows([(line, raw)], mapping, dry_run=dry_run)[0]
 
-    def _import(self, session: Session, row: dict[str, str], mapping: Mapping) -> dict[str, Any]:
-        state = row["state"]
-        if state not in mapping.finished_values | mapping.in_progress_values:
-            raise Refused("unknown_state", f"Trạng thái '{state}' không có trong mapping")
-        procedure = session.get(Procedure, row["procedure_code"])
-        if procedure is None:
-            raise Refused("unknown_procedure", f"Không có thủ tục '{row['procedure_code']}' trong danh mục")
-        received_at = _moment(row, "received_at")
-        body = {
-            "procedureCode": procedure.code, "channel": row.get("channel"), "receivingUnit": row["receiving_unit"],
-            "competentUnit": row.get("competent_unit"), "receivedAt": received_at.isoformat(), "feePaid": True,
-            "applicant": {"type": row.get("applicant_type"), "idNumber": row["applicant_id_number"],
-                          "name": row["applicant_name"], "phone": row.get("applicant_phone")},
-            "documents": [{"code": d["code"], "originals": d.get("originals") or 1, "copies": d.get("copies", 0)}
-                          for d in procedure.documents if d.get("required")] or
-                         [{"code": "legacy", "originals": 1, "copies": 0}],
-        }
+    def import_rows(self, rows: Iterable[tuple[int, dict[str, Any]]], mapping: Mapping, *, dry_run: bool = False,
+                    batch_size: int = BATCH_SIZE, progress: Callable[[int], None] | None = None) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        batch: list[tuple[int, dict[str, Any]]] = []
+        for item in rows:
+            batch.append(item)
+            if len(batch) >= batch_size:
+                outcomes += self._batch(batch, mapping, dry_run)
+                if progress:
+                    progress(len(batch))
+                batch = []
+        if batch:
+            outcomes += self._batch(batch, mapping, dry_run)
+            if progress:
+                progress(len(batch))
+        return outcomes
+
+    def _batch(self, rows: list[tuple[int, dict[str, Any]]], mapping: Mapping, dry_run: bool) -> list[Outcome]:
+        outcomes: list[Outcome | None] = [None] * len(rows)
+        candidates: list[_Candidate] = []
+        later: list[int] = []  # a legacy id repeated in the batch waits for the first copy to be written
+        keys: set[str] = set()
+        for index, (line, raw) in enumerate(rows):
+            candidate = _candidate(index, line, raw, mapping)
+            if isinstance(candidate, Outcome):
+                outcomes[index] = candidate
+            elif candidate.key in keys:
+                later.append(index)
+            else:
+                keys.add(candidate.key)
+                candidates.append(candidate)
+        with self.instances.db.read() as session:
+            earlier = {m.key: (m.request_hash, m.response) for m in session.scalars(
+                select(ProcessedMessage).where(ProcessedMessage.key.in_(keys)))} if keys else {}
+        fresh = []
+        for candidate in candidates:
+            if candidate.key in earlier:
+                outcomes[candidate.index] = _repeat(candidate, *earlier[candidate.key])
+            else:
+                fresh.append(candidate)
+        if fresh:
+            try:
+                for candidate, outcome in self._write(fresh, mapping, dry_run):
+                    outcomes[candidate.index] = outcome
+            except (SQLAlchemyError, MotcuaError) as exc:
+                if len(fresh) == 1:
+                    outcomes[fresh[0].index] = self._failed(fresh[0], exc)
+                else:  # something no check foresaw: find the row, one transaction each
+                    for candidate in fresh:
+                        outcomes[candidate.index] = self._batch([rows[candidate.index]], mapping, dry_run)[0]
+        if later:
+            for index, outcome in zip(later, self._batch([rows[i] for i in later], mapping, dry_run), strict=True):
+                outcomes[index] = outcome
+        return [o for o in outcomes if o is not None]
+
+    def _write(self, candidates: list[_Candidate], mapping: Mapping,
+               dry_run: bool) -> list[tuple[_Candidate, Outcome]]:
+        refused: list[tuple[_Candidate, Outcome]] = []
+        while True:
+            try:
+                return refused + self._write_once(candidates, mapping, dry_run)
+            except _InFlightRefused as exc:  # rolled back (codes given back): again without those rows
+                refused += exc.refused
+                gone = {candidate.index for candidate, _ in exc.refused}
+                candidates = [c for c in candidates if c.index not in gone]
+
+    def _write_once(self, candidates: list[_Candidate], mapping: Mapping,
+                    dry_run: bool) -> list[tuple[_Candidate, Outcome]]:
+        done: list[tuple[_Candidate, Outcome]] = []
         try:
-            request = ReceptionRequest.model_validate({k: v for k, v in body.items() if v is not None})
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            raise Refused("invalid_row", f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
-        view = self.reception.receive_in(session, request, ACTOR)
-        dossier = session.get(Dossier, view.code)
-        assert dossier is not None
-        if "appointment_at" in row:
-            dossier.appointment_at = _moment(row, "appointment_at")
-        dossier.result = {"legacy": {"id": row["legacy_id"], "system": row.get("source_system"),
-                                     "code": row.get("legacy_code")}}
-        if state in mapping.finished_values:
-            self._finish(session, dossier, row)
-        else:
-            self._advance(session, dossier, row.get("step"))
-        session.flush()
+            with self.instances.command() as session:
+                calendar = self.reception.calendars.working_calendar(session)
+                checked_rows: list[_Checked] = []
+                for candidate in candidates:
+                    checked = self._check(session, candidate, mapping, calendar)
+                    if isinstance(checked, Outcome):
+                        done.append((candidate, checked))
+                    else:
+                        checked_rows.append(checked)
+                _number(session, [c.draft.dossier for c in checked_rows])
+                answers = self._write_finished(session, [c for c in checked_rows if c.finished_at])
+                in_flight = [c for c in checked_rows if not c.finished_at]
+                refused = [(c, self._write_in_flight(session, c)) for c in in_flight]
+                if any(isinstance(answer, Outcome) for _, answer in refused):
+                    raise _InFlightRefused([(c.candidate, a) for c, a in refused if isinstance(a, Outcome)])
+                answers += [(c, a) for c, a in refused if not isinstance(a, Outcome)]
+                if answers:
+                    session.execute(insert(ProcessedMessage.__table__), [
+                        {"key": c.candidate.key, "request_hash": c.candidate.digest, "status_code": 200,
+                         "response": answer, "created_at": c.draft.now} for c, answer in answers])
+                done += [(c.candidate, Outcome(c.candidate.line, c.candidate.legacy_id, "imported",
+                                               None if dry_run else answer["code"])) for c, answer in answers]
+                if dry_run:
+                    raise _DryRun
+        except _DryRun:
+            pass
+        return done
+
+    def _check(self, session: Session, candidate: _Candidate, mapping: Mapping,
+               calendar: WorkingCalendar) -> "_Checked | Outcome":
+        row = candidate.row
+        try:
+            state = row["state"]
+            if state not in mapping.finished_values | mapping.in_progress_values:
+                raise Refused("unknown_state", f"Trạng thái '{state}' không có trong mapping")
+            procedure = session.get(Procedure, row["procedure_code"])
+            if procedure is None:
+                raise Refused("unknown_procedure", f"Không có thủ tục '{row['procedure_code']}' trong danh mục")
+            received_at = _moment(row, "received_at")
+            request = _request(row, procedure, received_at)
+            draft = self.reception.draft(session, request, ACTOR, calendar=calendar)
+            appointment_at = _moment(row, "appointment_at") if "appointment_at" in row else None
+            checked = _Checked(candidate, request, draft, appointment_at)
+            if state in mapping.finished_values:
+                if "finished_at" not in row or "result_number" not in row:
+                    raise Refused("missing_field", "Hồ sơ đã giải quyết cần finished_at và result_number")
+                checked.finished_at = _moment(row, "finished_at")
+                if checked.finished_at < draft.dossier.received_at:
+                    raise Refused("invalid_row", "finished_at trước received_at")
+            elif "step" not in row:
+                raise Refused("missing_field", "Hồ sơ đang xử lý cần trường step (bước hiện tại)")
+            else:
+                checked.step = row["step"]
+            return checked
+        except Refused as exc:
+            return Outcome(candidate.line, candidate.legacy_id, "refused", exc.code, exc.reason)
+        except MotcuaError as exc:
+            return _refused(candidate, exc)
+
+    def _write_finished(self, session: Session, rows: list[_Checked]) -> list[tuple[_Checked, dict[str, Any]]]:
+        """History needs no running workflow: the dossier, its documents, an instance recorded as terminated
+        with its state archived (the diagram is drawn from the events), and those events, in bulk."""
+        if not rows:
+            return []
+        definitions: dict[str, ProcessDefinition] = {}
+        instances, events, dossiers, documents, answers = [], [], [], [], []
+        for checked in rows:
+            draft, row = checked.draft, checked.candidate.row
+            dossier, now = draft.dossier, draft.now
+            key = draft.procedure.diagram_key
+            if key not in definitions:
+                definitions[key] = self.instances._definition(session, key, None)
+            definition = definitions[key]
+            instance_id = str(uuid.uuid4())
+            instances.append({"id": instance_id, "definition_id": definition.id, "key": definition.key,
+                              "definition_version": definition.version, "business_key": dossier.code,
+                              "status": "terminated", "state": b"", "variables": draft.variables(), "version": 1,
+                              "created_at": now, "updated_at": now, "ended_at": now, "archived_at": now})
+            events += [
+                _event(instance_id, "instance.started", now, {"definitionId": definition.id,
+                                                              "businessKey": dossier.code}),
+                _event(instance_id, "dossier.received", now, draft.received_event()),
+                _event(instance_id, "instance.terminated", now, {"reason": FINISHED_REASON})]
+            finished_at = checked.finished_at
+            assert finished_at is not None
+            dossier.process_instance_id = instance_id
+            if checked.appointment_at:
+                dossier.appointment_at = checked.appointment_at
+            dossier.status, dossier.status_code = Status.RETURNED.value, DVCQG_CODE[Status.RETURNED]
+            dossier.stage, dossier.current_step = "returned", None
+            dossier.finished_at = dossier.returned_at = finished_at
+            dossier.result = {**_legacy(row), "number": row["result_number"], "note": row.get("result_note"),
+                              "returnedAt": finished_at.isoformat(), "returnedBy": ACTOR}
+            dossier.version = 1
+            dossiers.append(_values(dossier))
+            for document in draft.documents:
+                document.dossier_code = dossier.code
+                documents.append(_values(document))
+            answers.append((checked, {"code": dossier.code, "status": dossier.status, "step": None}))
+        session.execute(insert(ProcessInstance.__table__), instances)
+        session.execute(insert(Dossier.__table__), dossiers)
+        session.execute(insert(DossierDocument.__table__), documents)
+        session.execute(insert(Event.__table__), events)
+        return answers
+
+    def _write_in_flight(self, session: Session, checked: _Checked) -> "dict[str, Any] | Outcome":
+        """Through the reception (so its outbox messages, task rows, due dates and waits are the usual ones),
+        the instance moved to the step in memory and saved once. A refusal comes before anything is written."""
+        dossier = checked.draft.dossier
+        if checked.appointment_at:
+            dossier.appointment_at = checked.appointment_at
+        dossier.result = _legacy(checked.candidate.row)
+        try:
+            self.reception.receive_draft(session, checked.draft, ACTOR, open_at=checked.step, submit=SUBMIT)
+        except MotcuaError as exc:
+            return _refused(checked.candidate, exc)
         return {"code": dossier.code, "status": dossier.status, "step": dossier.current_step}
 
-    def _advance(self, session: Session, dossier: Dossier, step: str | None) -> None:
-        if step is None:
-            raise Refused("missing_field", "Hồ sơ đang xử lý cần trường step (bước hiện tại)")
-        for _ in range(MAX_STEPS):
-            tasks = list(repo.open_tasks_of(session, [dossier.process_instance_id]))
-            if any(t.properties.get("motcua:step") == step or t.element_id == step for t in tasks):
-                return
-            if not tasks:
-                break
-            self.instances.complete_in(session, tasks[0].id, {"appraisal_note": "Nhập từ hệ thống cũ"}, ACTOR)
-        raise Refused("step_not_reached", f"Quy trình hiện hành không dừng ở bước '{step}' trên đường xử lý chính")
+    def _failed(self, candidate: _Candidate, exc: SQLAlchemyError | MotcuaError) -> Outcome:
+        """One row's transaction failed on something no check foresaw: a concurrent import of the same
+        legacy id (its answer counts), else the row is refused with what the database said."""
+        with self.instances.db.read() as session:
+            earlier = session.get(ProcessedMessage, candidate.key)
+            if earlier is not None:
+                return _repeat(candidate, earlier.request_hash, earlier.response)
+        if isinstance(exc, MotcuaError):
+            return _refused(candidate, exc)
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+        return Outcome(candidate.line, candidate.legacy_id, "refused", "import_failed", reason)
 
-    def _finish(self, session: Session, dossier: Dossier, row: dict[str, str]) -> None:
-        if "finished_at" not in row or "result_number" not in row:
-            raise Refused("missing_field", "Hồ sơ đã giải quyết cần finished_at và result_number")
-        finished_at = _moment(row, "finished_at")
-        if finished_at < dossier.received_at:
-            raise Refused("invalid_row", "finished_at trước received_at")
-        self.instances.terminate_in(session, dossier.process_instance_id,
-                                    reason="Hồ sơ đã giải quyết trên hệ thống cũ; nhập làm lịch sử", actor=ACTOR)
-        dossier.status = Status.RETURNED.value
-        dossier.status_code = DVCQG_CODE[Status.RETURNED]
-        dossier.stage = "returned"
-        dossier.current_step = None
-        dossier.finished_at = dossier.returned_at = finished_at
-        dossier.result = {**(dossier.result or {}), "number": row["result_number"], "note": row.get("result_note"),
-                          "returnedAt": finished_at.isoformat(), "returnedBy": ACTOR}
+
+def _number(session: Session, dossiers: list[Dossier]) -> None:
+    """Codes for the batch, in row order, with one counter update per agency and day."""
+    by_day: dict[tuple[str, str], list[Dossier]] = defaultdict(list)
+    for dossier in dossiers:
+        by_day[(dossier.competent_unit, dossier.received_at.astimezone(LOCAL_TZ).strftime("%y%m%d"))].append(dossier)
+    for (agency, _), group in sorted(by_day.items()):  # a fixed lock order: concurrent imports can't deadlock
+        for dossier, code in zip(group, next_codes(session, agency, group[0].received_at, len(group)), strict=True):
+            dossier.code = code
+
+
+def _candidate(index: int, line: int, raw: dict[str, Any], mapping: Mapping) -> "_Candidate | Outcome":
+    if "__invalid__" in raw:
+        return Outcome(line, None, "refused", "invalid_json", "Dòng không phải một đối tượng JSON")
+    row = mapping.row(raw)
+    legacy_id = row.get("legacy_id")
+    missing = [name for name in REQUIRED if name not in row]
+    if missing or legacy_id is None:
+        return Outcome(line, legacy_id, "refused", "missing_field", f"Thiếu trường: {', '.join(missing)}")
+    return _Candidate(index, line, legacy_id, row, f"legacy:{row.get('source_system', '')}:{legacy_id}",
+                      request_hash(row))
+
+
+def _repeat(candidate: _Candidate, digest: str, response: dict[str, Any]) -> Outcome:
+    if digest != candidate.digest:
+        return Outcome(candidate.line, candidate.legacy_id, "refused", "idempotency_key_reused",
+                       f"Mã hồ sơ cũ '{candidate.legacy_id}' đã được nhập với nội dung khác")
+    return Outcome(candidate.line, candidate.legacy_id, "skipped", response.get("code"))
+
+
+def _refused(candidate: _Candidate, exc: MotcuaError) -> Outcome:
+    where = f" ({exc.field or exc.element_id})" if (exc.field or exc.element_id) else ""
+    return Outcome(candidate.line, candidate.legacy_id, "refused", exc.code, f"{exc.detail}{where}")
+
+
+def _request(row: dict[str, str], procedure: Procedure, received_at: datetime) -> ReceptionRequest:
+    body = {
+        "procedureCode": procedure.code, "channel": row.get("channel"), "receivingUnit": row["receiving_unit"],
+        "competentUnit": row.get("competent_unit"), "receivedAt": received_at.isoformat(), "feePaid": True,
+        "applicant": {"type": row.get("applicant_type"), "idNumber": row["applicant_id_number"],
+                      "name": row["applicant_name"], "phone": row.get("applicant_phone")},
+        "documents": [{"code": d["code"], "originals": d.get("originals") or 1, "copies": d.get("copies", 0)}
+                      for d in procedure.documents if d.get("required")] or
+                     [{"code": "legacy", "originals": 1, "copies": 0}],
+    }
+    try:
+        return ReceptionRequest.model_validate({k: v for k, v in body.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise Refused("invalid_row", f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+
+
+def _legacy(row: dict[str, str]) -> dict[str, Any]:
+    return {"legacy": {"id": row["legacy_id"], "system": row.get("source_system"), "code": row.get("legacy_code")}}
+
+
+def _event(instance_id: str, kind: str, at: datetime, data: dict[str, Any]) -> dict[str, Any]:
+    return {"process_instance_id": instance_id, "type": kind, "element_id": None, "actor": ACTOR, "at": at,
+            "data": data}
+
+
+def _values(entity: Any) -> dict[str, Any]:
+    """A transient ORM object as a bulk-insert row: what it holds, else the column's plain default (so every
+    row of one insert has the same keys)."""
+    out = {}
+    for column in entity.__table__.columns:
+        value = getattr(entity, column.key)
+        if value is None and column.default is not None and column.default.is_scalar:
+            value = column.default.arg
+        if value is not None or not column.primary_key:
+            out[column.key] = value
+    return out
 
 
 def _moment(row: dict[str, str], name: str) -> datetime:

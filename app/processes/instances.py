@@ -34,6 +34,7 @@ from persistence.models import Event, HumanTask, ProcessDefinition, ProcessInsta
 
 # deadlock_detected, serialization_failure
 LOST_RACE_SQLSTATES = ("40P01", "40001")
+MAX_STEPS_TO_OPEN = 20
 
 # session.info key: {instance id: whether it waited on a timer before this command's change}, so a listener
 # keeping timer jobs in step can skip its lookup when there was and is no timer.
@@ -119,20 +120,27 @@ class InstanceService:
 
     def start_in(self, session: Session, *, key: str | None = None, definition_id: str | None = None,
                  business_key: str | None = None, variables: dict[str, Any] | None = None,
-                 actor: str | None = None, now: datetime | None = None) -> InstanceView:
+                 actor: str | None = None, now: datetime | None = None, open_at: str | None = None,
+                 submit: dict[str, Any] | None = None) -> InstanceView:
+        """`open_at`: complete the open tasks with `submit` (in memory, saved once) until a task of that element
+        or `motcua:step` is open; InvalidInput `step_not_reached` (before anything is written) when the main path
+        never stops there."""
         definition = self._definition(session, key, definition_id)
         model = self.deployments.model_of(session, definition.id)
         now = now or _now()
         workflow = self.engine.start(model, variables or {}, calendar=self._calendar(session), now=now)
+        instance_id = str(uuid.uuid4())
+        events = [Event(process_instance_id=instance_id, type="instance.started", actor=actor, at=now,
+                        data={"definitionId": definition.id, "businessKey": business_key})]
+        if open_at is not None:
+            self._complete_until(session, instance_id, model, workflow, open_at, submit or {}, events, actor, now)
         row = ProcessInstance(
-            id=str(uuid.uuid4()), definition_id=definition.id, key=definition.key,
+            id=instance_id, definition_id=definition.id, key=definition.key,
             definition_version=definition.version, business_key=business_key, status="running",
             state=b"", variables={}, created_at=now, updated_at=now,
         )
         session.add(row)
         _pin(session, row)
-        events = [Event(process_instance_id=row.id, type="instance.started", actor=actor, at=now,
-                        data={"definitionId": definition.id, "businessKey": business_key})]
         return self._save(session, row, model, workflow, events, actor, now)
 
     def complete_in(self, session: Session, task_id: str, variables: dict[str, Any],
@@ -216,6 +224,24 @@ class InstanceService:
         session.flush()
         self._notify(session, row, now)
         return row
+
+    def _complete_until(self, session: Session, instance_id: str, model: ProcessModel, workflow: Any,
+                        open_at: str, submit: dict[str, Any], events: list[Event], actor: str | None,
+                        now: datetime) -> None:
+        for _ in range(MAX_STEPS_TO_OPEN):
+            ready = self.engine.snapshot(model, workflow).ready_tasks
+            if any(t.element_id == open_at or (t.info and t.info.properties.get("motcua:step") == open_at)
+                   for t in ready):
+                return
+            if not ready:
+                break
+            task = ready[0]
+            validate_submission(task.info.form if task.info else None, submit, task.element_id)
+            self.engine.complete_task(workflow, task.id, submit, calendar=self._calendar(session), now=now)
+            events.append(Event(process_instance_id=instance_id, type="task.completed", element_id=task.element_id,
+                                actor=actor, at=now, data={"taskId": task.id, "variables": _jsonable(submit)}))
+        raise InvalidInput(f"Quy trình hiện hành không dừng ở bước '{open_at}' trên đường xử lý chính",
+                           code="step_not_reached", field="step")
 
     # --- shared pieces ----------------------------------------------------------------------------
 
