@@ -95,16 +95,16 @@ def time_reports(services: Services, runs: int) -> list[Measure]:
     return results
 
 
-def time_worklist(services: Services, unit: str, runs: int) -> list[Measure]:
-    """What a counter of the busiest unit sees: each queue's page (200 rows, as /ui/worklist asks), the
-    newest-first view, and the queue counts shown beside them."""
+def time_worklist(services: Services, unit: str, runs: int, page: int) -> list[Measure]:
+    """What a counter of the busiest unit sees: each queue's page, the newest-first view, and the queue counts
+    shown beside them."""
     results = []
     views: list[tuple[str | None, str]] = [(queue, "appointment") for queue in (None, *QUEUES)]
     views += [(None, "-received"), ("new", "-received"), ("in_progress", "-appointment")]
     for queue, sort in views:
         results.append(timed(lambda q=queue, s=sort: services.dossiers.worklist(
-            unit=unit, queue=q, status=None, procedure=None, sort=s, limit=200), runs,
-            f"worklist {unit}, queue {queue or 'all'}, sort {sort} (200 rows)", services.db))
+            unit=unit, queue=q, status=None, procedure=None, sort=s, limit=page), runs,
+            f"worklist {unit}, queue {queue or 'all'}, sort {sort} ({page} rows)", services.db))
     results.append(timed(lambda: services.dossiers.queue_counts(unit), runs, f"queue counts {unit}", services.db))
     mix = [sample for m in results for sample in m.samples]
     results.append(Measure("worklist mix: every call above", mix, statistics.mean(m.client_cpu_ms for m in results),
@@ -119,6 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", action="store_true", help="do not drop the database afterwards")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--worklist-runs", type=int, default=60)
+    parser.add_argument("--page", type=int, default=50, help="worklist rows (API default 50; the web page asks 200)")
     parser.add_argument("--only", choices=("reports", "worklist"), help="time only one part")
     args = parser.parse_args(argv)
 
@@ -155,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.only != "worklist":
             results += time_reports(services, args.runs)
         if args.only != "reports":
-            results += time_worklist(services, busiest, args.worklist_runs)
+            results += time_worklist(services, busiest, args.worklist_runs, args.page)
         print(f"{'measure':72} {'median ms':>9} {'p95 ms':>8} {'max ms':>8} {'cpu client':>10} {'cpu db':>7}")
         for m in results:
             print(f"{m.label:72} {statistics.median(m.samples):9.1f} {p95(m.samples):8.1f} {max(m.samples):8.1f} "
