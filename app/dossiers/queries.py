@@ -21,7 +21,7 @@ SORTS = {"appointment": ("appointment_at", False), "-appointment": ("appointment
          "received": ("received_at", False), "-received": ("received_at", True)}
 QUEUE_STAGES = {"new": ("new",), "supplement": ("supplement",), "in_progress": ("in_progress", "ministry"),
                 "to_return": ("to_return",), "withdrawn": ("withdrawn",), "overdue": OPEN_STAGES,
-                "due_soon": OPEN_STAGES}
+                "due_soon": OPEN_STAGES, "not_due": OPEN_STAGES}  # not_due: only counted, see queue_counts
 Conditions = list[ColumnElement[bool]]
 UNIT, NOW, HORIZON = bindparam("unit"), bindparam("now"), bindparam("horizon")
 LIMIT, OFFSET, FIRST = bindparam("limit"), bindparam("offset"), bindparam("first")
@@ -60,7 +60,11 @@ class DossierQueries:
         params = {"unit": unit, "now": datetime.now(UTC), "horizon": self._due_soon_horizon("due_soon")}
         with self.db.read() as session:
             row = session.execute(_counts(bool(unit)), params).one()
-        return {queue: int(row._mapping[queue] or 0) for queue in QUEUES}
+        sizes = {name: int(size or 0) for name, size in row._mapping.items()}
+        # Open dossiers (new and in progress) not yet due are few: counting the many overdue ones directly would read
+        # them a second time.
+        sizes["overdue"] = sizes["new"] + sizes["in_progress"] - sizes.pop("not_due")
+        return {queue: sizes[queue] for queue in QUEUES}
 
     def get(self, code: str) -> DossierView:
         with self.db.read() as session:
@@ -97,6 +101,8 @@ def _branches(by_unit: bool, queue: str | None, stages_allowed: tuple[str, ...] 
         times = [Dossier.appointment_at < NOW]
     elif queue == "due_soon":
         times = [Dossier.appointment_at >= NOW, Dossier.appointment_at <= HORIZON]
+    elif queue == "not_due":
+        times = [Dossier.appointment_at >= NOW]
     if not by_unit:  # no unit-leading index to walk: one query
         return [[Dossier.stage.in_(QUEUE_STAGES[queue]), *times]] if queue else [[]]
     if queue == "to_return":  # results go back where the dossier was received
@@ -156,4 +162,5 @@ def _page(by_unit: bool, queue: str | None, sort: str, stages_allowed: tuple[str
 def _counts(by_unit: bool) -> Select:
     """Every queue's size in one statement: a sum of counts per branch, each an index-only range."""
     return select(*[sum_of(select(func.count()).select_from(Dossier).where(*conditions).scalar_subquery()
-                           for conditions in _branches(by_unit, queue)).label(queue) for queue in QUEUES])
+                           for conditions in _branches(by_unit, queue)).label(queue)
+                    for queue in (*QUEUES, "not_due") if queue != "overdue"])
