@@ -1,20 +1,27 @@
 """Report and worklist speed at scale on PostgreSQL: generate N demo dossiers, then time the full-year
-city report (by unit, by procedure) and a worklist page.
+city report (by unit, by procedure) and the busiest unit's worklist: each queue's page and the queue counts.
 
     .venv/bin/python -m bench.reports --dossiers 100000
     .venv/bin/python -m bench.reports --dossiers 1000000 --database motcua_bench_reports --keep
+    .venv/bin/python -m bench.reports --dossiers 1000000 --database motcua_bench_reports --keep --only worklist
+
+CPU columns are per call: this process (client) and the database's backends (read from /proc), so that a
+shared, noisy machine shows in wall time but not in the work done.
 """
 
 import argparse
+import os
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
-from app.container import build_services
+from app.container import Services, build_services
+from app.dossiers.status import QUEUES
 from app.reports.generator import generate
 from app.reports.summary import invalidate
 from app.settings import Settings
@@ -24,18 +31,85 @@ from persistence.dossier_models import Dossier
 from persistence.migrate import upgrade
 
 
-def timed(fn: Callable[[], object], runs: int) -> list[float]:
+@dataclass
+class Measure:
+    label: str
+    samples: list[float]
+    client_cpu_ms: float = 0.0
+    server_cpu_ms: float = 0.0
+
+
+def backend_pids(db: Database) -> list[int]:
+    with db.read() as session:
+        return list(session.scalars(text("select pid from pg_stat_activity where datname = current_database()")))
+
+
+def timed(fn: Callable[[], object], runs: int, label: str = "", db: Database | None = None) -> Measure:
     fn()  # warm-up: plans, caches, connection
+    pids = backend_pids(db) if db is not None else []
+    client0, server0 = time.process_time(), pg.cpu_seconds(pids)
     out = []
     for _ in range(runs):
         started = time.perf_counter()
         fn()
         out.append((time.perf_counter() - started) * 1000)
-    return out
+    return Measure(label, out, (time.process_time() - client0) * 1000 / runs,
+                   (pg.cpu_seconds(pids) - server0) * 1000 / runs if pids else 0.0)
 
 
 def p95(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=20)[18] if len(samples) >= 20 else max(samples)
+
+
+def time_reports(services: Services, runs: int) -> list[Measure]:
+    year = (date(2025, 1, 1), date(2025, 12, 31))
+    results = []
+    with services.db.transaction() as session:
+        invalidate(session)  # time the whole rebuild, as after a bulk load
+    started = time.perf_counter()
+    services.reports.refresh_summary()
+    rebuild = (time.perf_counter() - started) * 1000
+    with services.db.read() as session:
+        summary_rows = session.scalar(text("select count(*) from quality_daily"))
+    print(f"summary rebuilt whole in {rebuild:.0f} ms ({summary_rows} rows)")
+    for changes in (50, 1000):
+        incremental = []
+        for _ in range(runs):
+            # dossiers of the last month written since the previous refresh (50: about a minute of a busy
+            # city; 1,000: a quarter of an hour)
+            with services.db.transaction() as session:
+                session.execute(text(
+                    "update dossiers set updated_at = now() where code in (select code from dossiers "
+                    "where received_at >= timestamptz '2025-12-01' order by random() limit :n)"), {"n": changes})
+            started = time.perf_counter()
+            services.reports.refresh_summary()
+            incremental.append((time.perf_counter() - started) * 1000)
+        results.append(Measure(f"summary refresh after {changes} dossiers of December changed", incremental))
+    for group_by in ("city", "unit", "procedure"):
+        rows = len(services.reports.service_quality(*year, group_by).rows)
+        results.append(timed(lambda g=group_by: services.reports.service_quality(*year, g), runs,
+                             f"full-year report by {group_by} ({rows} rows)", services.db))
+    results.append(timed(lambda: (services.reports.service_quality(*year, "unit"),
+                                  services.reports.service_quality(*year, "procedure")), runs,
+                         "full-year report by unit + by procedure", services.db))
+    return results
+
+
+def time_worklist(services: Services, unit: str, runs: int, page: int) -> list[Measure]:
+    """What a counter of the busiest unit sees: each queue's page, the newest-first view, and the queue counts
+    shown beside them."""
+    results = []
+    views: list[tuple[str | None, str]] = [(queue, "appointment") for queue in (None, *QUEUES)]
+    views += [(None, "-received"), ("new", "-received"), ("in_progress", "-appointment")]
+    for queue, sort in views:
+        results.append(timed(lambda q=queue, s=sort: services.dossiers.worklist(
+            unit=unit, queue=q, status=None, procedure=None, sort=s, limit=page), runs,
+            f"worklist {unit}, queue {queue or 'all'}, sort {sort} ({page} rows)", services.db))
+    results.append(timed(lambda: services.dossiers.queue_counts(unit), runs, f"queue counts {unit}", services.db))
+    mix = [sample for m in results for sample in m.samples]
+    results.append(Measure("worklist mix: every call above", mix, statistics.mean(m.client_cpu_ms for m in results),
+                           statistics.mean(m.server_cpu_ms for m in results)))
+    return results
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -44,6 +118,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database", help="database name to (re)use; generated rows are kept if it has enough")
     parser.add_argument("--keep", action="store_true", help="do not drop the database afterwards")
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--worklist-runs", type=int, default=60)
+    parser.add_argument("--page", type=int, default=50, help="worklist rows (API default 50; the web page asks 200)")
+    parser.add_argument("--only", choices=("reports", "worklist"), help="time only one part")
     args = parser.parse_args(argv)
 
     admin = pg.admin_url()
@@ -74,44 +151,17 @@ def main(argv: list[str] | None = None) -> None:
             total = session.scalar(select(func.count()).select_from(Dossier))
             busiest = session.execute(text(
                 "select competent_unit from dossiers group by competent_unit order by count(*) desc limit 1")).scalar()
-        year = (date(2025, 1, 1), date(2025, 12, 31))
-        print(f"PostgreSQL {pg.server_version(url)}, {total} dossiers; {args.runs} timed runs after one warm-up")
+        print(f"PostgreSQL {pg.server_version(url)}, {total} dossiers; load average {os.getloadavg()[0]:.2f}")
         results = []
-        with services.db.transaction() as session:
-            invalidate(session)  # time the whole rebuild, as after a bulk load
-        started = time.perf_counter()
-        services.reports.refresh_summary()
-        rebuild = (time.perf_counter() - started) * 1000
-        with services.db.read() as session:
-            summary_rows = session.scalar(text("select count(*) from quality_daily"))
-        print(f"summary rebuilt whole in {rebuild:.0f} ms ({summary_rows} rows)")
-        for changes in (50, 1000):
-            incremental = []
-            for _ in range(args.runs):
-                # dossiers of the last month written since the previous refresh (50: about a minute of a busy
-                # city; 1,000: a quarter of an hour)
-                with services.db.transaction() as session:
-                    session.execute(text(
-                        "update dossiers set updated_at = now() where code in (select code from dossiers "
-                        "where received_at >= timestamptz '2025-12-01' order by random() limit :n)"), {"n": changes})
-                started = time.perf_counter()
-                services.reports.refresh_summary()
-                incremental.append((time.perf_counter() - started) * 1000)
-            results.append((f"summary refresh after {changes} dossiers of December changed", incremental))
-        for group_by in ("city", "unit", "procedure"):
-            samples = timed(lambda g=group_by: services.reports.service_quality(*year, g), args.runs)
-            rows = len(services.reports.service_quality(*year, group_by).rows)
-            results.append((f"full-year report by {group_by} ({rows} rows)", samples))
-        both = timed(lambda: (services.reports.service_quality(*year, "unit"),
-                              services.reports.service_quality(*year, "procedure")), args.runs)
-        results.append(("full-year report by unit + by procedure", both))
-        for queue in ("in_progress", "overdue", None):
-            samples = timed(lambda q=queue: services.dossiers.worklist(
-                unit=busiest, queue=q, status=None, procedure=None, limit=50), 60)
-            results.append((f"worklist page, unit {busiest}, queue {queue or 'all'} (50 rows)", samples))
-        print(f"{'measure':70} {'median ms':>10} {'p95 ms':>9} {'max ms':>9}")
-        for label, samples in results:
-            print(f"{label:70} {statistics.median(samples):10.1f} {p95(samples):9.1f} {max(samples):9.1f}")
+        if args.only != "worklist":
+            results += time_reports(services, args.runs)
+        if args.only != "reports":
+            results += time_worklist(services, busiest, args.worklist_runs, args.page)
+        print(f"{'measure':72} {'median ms':>9} {'p95 ms':>8} {'max ms':>8} {'cpu client':>10} {'cpu db':>7}")
+        for m in results:
+            print(f"{m.label:72} {statistics.median(m.samples):9.1f} {p95(m.samples):8.1f} {max(m.samples):8.1f} "
+                  f"{m.client_cpu_ms:10.1f} {m.server_cpu_ms:7.1f}")
+        print(f"load average at end {os.getloadavg()[0]:.2f}")
     finally:
         services.close()
         if not args.keep:

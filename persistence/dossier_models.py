@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from persistence.models import Base
@@ -53,13 +53,30 @@ class Procedure(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+ELSEWHERE = "receiving_unit <> competent_unit"
+# app/dossiers/status.py STAGES (a test holds the two equal; persistence does not import the app layer)
+KNOWN_STAGES = ("new", "in_progress", "ministry", "supplement", "to_return", "done", "refused", "withdrawn")
+UNLISTED = f"stage NOT IN ({', '.join(repr(stage) for stage in KNOWN_STAGES)})"
+
+
 class Dossier(Base):
     """A dossier (hồ sơ): the one-stop record around one process instance of its procedure's diagram."""
 
     __tablename__ = "dossiers"
     __table_args__ = (
+        # Worklists (app/dossiers/queries.py): each queue page is an ordered range of (unit, stage, sort column).
         Index("ix_dossiers_competent_stage", "competent_unit", "stage", "appointment_at"),
         Index("ix_dossiers_receiving_stage", "receiving_unit", "stage", "appointment_at"),
+        Index("ix_dossiers_competent_stage_received", "competent_unit", "stage", "received_at"),
+        Index("ix_dossiers_receiving_stage_received", "receiving_unit", "stage", "received_at"),
+        # dossiers received in one unit for another: the second half of "received here or decided here"
+        Index("ix_dossiers_elsewhere_appointment", "receiving_unit", "stage", "appointment_at",
+              postgresql_where=text(ELSEWHERE), sqlite_where=text(ELSEWHERE)),
+        Index("ix_dossiers_elsewhere_received", "receiving_unit", "stage", "received_at",
+              postgresql_where=text(ELSEWHERE), sqlite_where=text(ELSEWHERE)),
+        # rows whose stage is none of STAGES (empty when every writer uses stage_of)
+        Index("ix_dossiers_unlisted_stage", "competent_unit", "receiving_unit",
+              postgresql_where=text(UNLISTED), sqlite_where=text(UNLISTED)),
         Index("ix_dossiers_applicant", "applicant_id_number"),
         Index("ix_dossiers_status", "status"),
     )

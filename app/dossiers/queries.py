@@ -1,11 +1,14 @@
 """Worklists, dossier pages and the public lookup; they read the dossier table, never workflow state."""
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import lru_cache
+from itertools import product
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, exists, func, select, union_all
 
 from app.calendar.service import CalendarService
-from app.dossiers.status import QUEUES
+from app.dossiers.status import QUEUES, STAGES, stages_of
 from app.dossiers.views import DossierView, PublicDossierView
 from app.errors import InvalidInput, NotFound
 from persistence.db import Database
@@ -13,8 +16,22 @@ from persistence.dossier_models import Dossier, DossierDocument, Procedure
 from persistence.models import HumanTask, TaskCandidateGroup
 
 OPEN_STAGES = ("new", "in_progress", "ministry")
-SORTS = {"appointment": Dossier.appointment_at.asc(), "-appointment": Dossier.appointment_at.desc(),
-         "received": Dossier.received_at.asc(), "-received": Dossier.received_at.desc()}
+# sort name: (column, descending); the dossier code breaks ties, always ascending
+SORTS = {"appointment": ("appointment_at", False), "-appointment": ("appointment_at", True),
+         "received": ("received_at", False), "-received": ("received_at", True)}
+QUEUE_STAGES = {"new": ("new",), "supplement": ("supplement",), "in_progress": ("in_progress", "ministry"),
+                "to_return": ("to_return",), "withdrawn": ("withdrawn",), "overdue": OPEN_STAGES,
+                "due_soon": OPEN_STAGES, "not_due": OPEN_STAGES}  # not_due: only counted, see queue_counts
+Conditions = list[ColumnElement[bool]]
+UNIT, NOW, HORIZON = bindparam("unit"), bindparam("now"), bindparam("horizon")
+LIMIT, OFFSET, FIRST = bindparam("limit"), bindparam("offset"), bindparam("first")
+
+
+def sum_of(terms: Iterable[ColumnElement[int]]) -> ColumnElement[int]:
+    first, *rest = terms
+    for term in rest:
+        first = first + term
+    return first
 
 
 class DossierQueries:
@@ -29,26 +46,25 @@ class DossierQueries:
             raise InvalidInput(f"Hàng đợi '{queue}' không có; dùng: {', '.join(QUEUES)}", field="queue")
         if sort not in SORTS:
             raise InvalidInput(f"Sắp xếp theo: {', '.join(SORTS)}", field="sort")
-        query = self._filtered(select(Dossier), unit, queue, self._due_soon_horizon(queue))
-        if status:
-            query = query.where(Dossier.status == status)
-        if procedure:
-            query = query.where(Dossier.procedure_code == procedure)
-        if role:
-            # Dossiers whose open step is for this role (the step's candidate group), via the indexed task tables.
-            query = query.where(exists().where(
-                HumanTask.process_instance_id == Dossier.process_instance_id, HumanTask.status == "open",
-                TaskCandidateGroup.task_id == HumanTask.id, TaskCandidateGroup.group_name == role))
-        query = query.order_by(SORTS[sort], Dossier.code).limit(min(limit, 500)).offset(offset)
+        stages = stages_of(status) if status else STAGES
+        query = _page(bool(unit), queue, sort, stages, bool(status), bool(procedure), bool(role))
+        if query is None:
+            return []  # the status never has this queue's stages
+        params = {"unit": unit, "now": datetime.now(UTC), "horizon": self._due_soon_horizon(queue), "status": status,
+                  "procedure": procedure, "role": role, "limit": min(limit, 500), "offset": offset,
+                  "first": min(limit, 500) + offset}
         with self.db.read() as session:
-            return [DossierView.of(row) for row in session.scalars(query)]
+            return [DossierView.of(found) for found in session.scalars(query, params)]
 
     def queue_counts(self, unit: str | None) -> dict[str, int]:
+        params = {"unit": unit, "now": datetime.now(UTC), "horizon": self._due_soon_horizon("due_soon")}
         with self.db.read() as session:
-            horizon = self._due_soon_horizon("due_soon")
-            return {queue: session.scalar(self._filtered(select(func.count()).select_from(Dossier), unit, queue,
-                                                         horizon)) or 0
-                    for queue in QUEUES}
+            row = session.execute(_counts(bool(unit)), params).one()
+        sizes = {name: int(size or 0) for name, size in row._mapping.items()}
+        # Open dossiers (new and in progress) not yet due are few: counting the many overdue ones directly would read
+        # them a second time.
+        sizes["overdue"] = sizes["new"] + sizes["in_progress"] - sizes.pop("not_due")
+        return {queue: sizes[queue] for queue in QUEUES}
 
     def get(self, code: str) -> DossierView:
         with self.db.read() as session:
@@ -76,29 +92,75 @@ class DossierQueries:
         with self.db.read() as session:
             return self.calendars.working_calendar(session).deadline(datetime.now(UTC), 1)
 
-    @staticmethod
-    def _filtered(query: Select, unit: str | None, queue: str | None, horizon: datetime | None) -> Select:
-        now = datetime.now(UTC)
-        if unit:
-            if queue == "to_return":
-                query = query.where(Dossier.receiving_unit == unit)
-            elif queue in (None, "withdrawn"):
-                query = query.where(or_(Dossier.receiving_unit == unit, Dossier.competent_unit == unit))
-            else:
-                query = query.where(Dossier.competent_unit == unit)
-        if queue == "new":
-            query = query.where(Dossier.stage == "new")
-        elif queue == "supplement":
-            query = query.where(Dossier.stage == "supplement")
-        elif queue == "in_progress":
-            query = query.where(Dossier.stage.in_(("in_progress", "ministry")))
-        elif queue == "to_return":
-            query = query.where(Dossier.stage == "to_return")
-        elif queue == "withdrawn":
-            query = query.where(Dossier.stage == "withdrawn")
-        elif queue == "overdue":
-            query = query.where(Dossier.stage.in_(OPEN_STAGES), Dossier.appointment_at < now)
-        elif queue == "due_soon":
-            query = query.where(Dossier.stage.in_(OPEN_STAGES),
-                                and_(Dossier.appointment_at >= now, Dossier.appointment_at <= horizon))
-        return query
+
+def _branches(by_unit: bool, queue: str | None, stages_allowed: tuple[str, ...] = STAGES) -> list[Conditions]:
+    """The queue as disjoint sets of conditions whose union is the queue: unit scope × stage. Stages a status
+    filter never matches are left out (a branch with no match would read its whole index range)."""
+    times: Conditions = []
+    if queue == "overdue":
+        times = [Dossier.appointment_at < NOW]
+    elif queue == "due_soon":
+        times = [Dossier.appointment_at >= NOW, Dossier.appointment_at <= HORIZON]
+    elif queue == "not_due":
+        times = [Dossier.appointment_at >= NOW]
+    if not by_unit:  # no unit-leading index to walk: one query
+        return [[Dossier.stage.in_(QUEUE_STAGES[queue]), *times]] if queue else [[]]
+    if queue == "to_return":  # results go back where the dossier was received
+        units = [[Dossier.receiving_unit == UNIT]]
+    elif queue in (None, "withdrawn"):
+        # received here or decided here; the second branch reads the small partial index of dossiers received in
+        # one unit for another
+        units = [[Dossier.competent_unit == UNIT],
+                 [Dossier.receiving_unit == UNIT, Dossier.receiving_unit != Dossier.competent_unit]]
+    else:
+        units = [[Dossier.competent_unit == UNIT]]
+    stages = [[Dossier.stage == stage, *times] for stage in (QUEUE_STAGES[queue] if queue else STAGES)
+              if stage in stages_allowed]
+    if queue is None:  # and whatever else a row may hold (an empty partial index in a healthy database)
+        stages.append([Dossier.stage.not_in(STAGES)])
+    return [[*scope, *stage] for scope, stage in product(units, stages)]
+
+
+@lru_cache(maxsize=512)
+def _page(by_unit: bool, queue: str | None, sort: str, stages_allowed: tuple[str, ...], by_status: bool,
+          by_procedure: bool, by_role: bool) -> Select | None:
+    """One worklist page's statement per shape of request (values are bound at execution): built once, so that
+    SQLAlchemy's compiled cache serves the many-branch statements too."""
+    branches = _branches(by_unit, queue, stages_allowed)
+    if not branches:
+        return None
+    common: Conditions = []
+    if by_status:
+        common.append(Dossier.status == bindparam("status"))
+    if by_procedure:
+        common.append(Dossier.procedure_code == bindparam("procedure"))
+    if by_role:
+        # Dossiers whose open step is for this role (the step's candidate group), via the indexed task tables.
+        common.append(exists().where(
+            HumanTask.process_instance_id == Dossier.process_instance_id, HumanTask.status == "open",
+            TaskCandidateGroup.task_id == HumanTask.id, TaskCandidateGroup.group_name == bindparam("role")))
+    column, descending = SORTS[sort]
+    key = getattr(Dossier, column)
+
+    def ordered(query: Select, by: ColumnElement[datetime], code: ColumnElement[str]) -> Select:
+        return query.order_by(by.desc() if descending else by.asc(), code)
+
+    if len(branches) == 1:
+        return ordered(select(Dossier).where(*branches[0], *common), key, Dossier.code).limit(LIMIT).offset(OFFSET)
+    # One branch per (unit column, stage): each an ordered range of a (unit, stage, sort column) index, read only
+    # as far as the page; the page is then picked from those few (code, sort key) pairs. An OR or an IN list
+    # instead makes the database read and sort every matching row of a busy unit.
+    pages = union_all(*[
+        select(ordered(select(Dossier.code, key.label("key")).where(*conditions, *common), key, Dossier.code)
+               .limit(FIRST).subquery())
+        for conditions in branches]).subquery("pages")
+    codes = ordered(select(pages.c.code), pages.c.key, pages.c.code).limit(LIMIT).offset(OFFSET)
+    return ordered(select(Dossier).where(Dossier.code.in_(codes)), key, Dossier.code)
+
+
+@lru_cache(maxsize=2)
+def _counts(by_unit: bool) -> Select:
+    """Every queue's size in one statement: a sum of counts per branch, each an index-only range."""
+    return select(*[sum_of(select(func.count()).select_from(Dossier).where(*conditions).scalar_subquery()
+                           for conditions in _branches(by_unit, queue)).label(queue)
+                    for queue in (*QUEUES, "not_due") if queue != "overdue"])

@@ -59,3 +59,12 @@ def stage_of(status: Status, current_step: str | None, waiting_ministry: bool) -
     if current_step in (None, "assign"):
         return "new"
     return "in_progress"
+
+
+def stages_of(status: str) -> tuple[str, ...]:
+    """The stages stage_of can give a dossier in this status (every stage for a status it does not know)."""
+    if status not in Status.__members__.values():
+        return STAGES
+    steps = (None, "assign", "return", "appraise")
+    found = {stage_of(Status(status), step, ministry) for step in steps for ministry in (False, True)}
+    return tuple(stage for stage in STAGES if stage in found)
