@@ -177,7 +177,7 @@ def _import_one_by_one(services, row) -> str:
         finished_at = _moment(row, "finished_at")
         services.instances.terminate_in(session, dossier.process_instance_id, reason="legacy", actor="import")
         dossier.status, dossier.status_code = Status.RETURNED.value, DVCQG_CODE[Status.RETURNED]
-        dossier.stage, dossier.current_step = "returned", None
+        dossier.stage, dossier.current_step = "done", None  # the worklist stage of a returned dossier
         dossier.finished_at = dossier.returned_at = finished_at
         dossier.result = {"legacy": {"id": row["legacy_id"], "system": row["source_system"], "code": None},
                           "number": row["result_number"], "note": None, "returnedAt": finished_at.isoformat(),
@@ -213,6 +213,7 @@ def test_finished_rows_in_bulk_read_as_the_row_by_row_import_did(services, clien
                 "supplement_count", "extension_count", "overdue_at", "stopped_at")
         assert {n: getattr(new, n) for n in same} == {n: getattr(old, n) for n in same}
         assert new.result["number"] == old.result["number"] and new.result["legacy"]["id"] == "HD-1"
+        assert new.stage == "done"  # one of STAGES, so no worklist queue shows it as open work
     rows = client.get("/api/v1/reports/service-quality",
                       params={"from": "2025-03-01", "to": "2025-03-31", "groupBy": "unit"}).json()["rows"]
     assert sum(r["received"] for r in rows) == 2 and sum(r["finished"] for r in rows) == 2

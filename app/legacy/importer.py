@@ -30,7 +30,7 @@ from app.calendar.workdays import LOCAL_TZ, WorkingCalendar
 from app.dossiers.codes import next_codes
 from app.dossiers.reception import Draft, ReceptionService
 from app.dossiers.requests import ReceptionRequest
-from app.dossiers.status import DVCQG_CODE, Status
+from app.dossiers.status import DVCQG_CODE, Status, stage_of
 from app.errors import MotcuaError
 from app.integrations.inbound import InboundOnce, request_hash
 from persistence.dossier_models import Dossier, DossierDocument, Procedure
@@ -324,7 +324,7 @@ class LegacyImporter:
             if checked.appointment_at:
                 dossier.appointment_at = checked.appointment_at
             dossier.status, dossier.status_code = Status.RETURNED.value, DVCQG_CODE[Status.RETURNED]
-            dossier.stage, dossier.current_step = "returned", None
+            dossier.stage, dossier.current_step = stage_of(Status.RETURNED, None, False), None
             dossier.finished_at = dossier.returned_at = finished_at
             dossier.result = {**_legacy(row), "number": row["result_number"], "note": row.get("result_note"),
                               "returnedAt": finished_at.isoformat(), "returnedBy": ACTOR}
