@@ -19,6 +19,8 @@ ELSEWHERE = "receiving_unit <> competent_unit"
 
 
 def upgrade() -> None:
+    # The legacy importer before this revision wrote stage 'returned' for finished imports; stage_of says 'done'.
+    op.execute("UPDATE dossiers SET stage = 'done' WHERE stage = 'returned' AND status = 'returned'")
     op.create_index("ix_dossiers_competent_stage_received", "dossiers", ["competent_unit", "stage", "received_at"])
     op.create_index("ix_dossiers_receiving_stage_received", "dossiers", ["receiving_unit", "stage", "received_at"])
     for name, column in (("ix_dossiers_elsewhere_appointment", "appointment_at"),
