@@ -6,6 +6,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.engine.parsing import SourceFile
 from app.errors import Conflict, NotFound
+from bench.common import PATH, PROCESS_KEY, reference_source
 from persistence import repositories as repo
 from persistence.models import HumanTask, ProcessInstance, TaskCandidateGroup
 from tests import diagrams
@@ -84,3 +85,25 @@ def test_completing_an_unknown_or_finished_task_answers_as_before(services):
     services.instances.complete_task(started.open_tasks[0].id, {}, actor="x")
     with pytest.raises(Conflict):
         services.instances.complete_task(started.open_tasks[0].id, {}, actor="x")
+
+
+def test_wait_rows_mirror_the_state_after_every_command_even_when_their_replacement_is_skipped(services):
+    """Completions that wait on nothing before nor after skip the waits DELETE; the rows must still match."""
+    services.deployments.deploy([reference_source()], name="ref", actor="test")
+    view = services.instances.start(key=PROCESS_KEY, business_key="hot-waits", actor="test")
+
+    def stored_waits(instance_id: str) -> list[tuple[str, str | None, str]]:
+        with services.db.read() as session:
+            return [(w.kind, w.name, w.element_id) for w in repo.waits_of(session, [instance_id])]
+
+    seen_waiting = False
+    for step in PATH:
+        if step.kind == "message":
+            view = services.instances.deliver_message(step.element_id, instance_id=view.id,
+                                                      variables=step.variables, actor="test")
+        else:
+            assert view.open_tasks[0].element_id == step.element_id
+            view = services.instances.complete_task(view.open_tasks[0].id, step.variables, actor="test")
+        assert stored_waits(view.id) == [(w.type, w.name, w.element_id) for w in view.waiting_for]
+        seen_waiting = seen_waiting or bool(view.waiting_for)
+    assert seen_waiting and view.status == "completed"

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import orjson
 from sqlalchemy import inspect
@@ -39,6 +40,11 @@ LOST_RACE_SQLSTATES = ("40P01", "40001")
 # session.info key: {instance id: whether it waited on a timer before this command's change}, so a listener
 # keeping timer jobs in step can skip its lookup when there was and is no timer.
 TIMER_WAITS_BEFORE = "motcua_timer_waits_before"
+
+# Whether a workflow waited on any event when it was loaded. Its wait rows mirror exactly those waiting tasks
+# (snapshot.waits, written by every save in the same transaction as the state), so _save can skip replacing
+# rows that cannot exist. A workflow not found here (started, or loaded elsewhere) has its rows replaced.
+_WAITED_BEFORE: "WeakKeyDictionary[Any, bool]" = WeakKeyDictionary()
 
 # Called after every saved change of an instance, inside its transaction.
 InstanceListener = Callable[[Session, ProcessInstance, list[HumanTask], list[Wait], datetime], None]
@@ -270,7 +276,9 @@ class InstanceService:
         if row.status != "running":
             raise Conflict(f"Phiên chạy đang ở trạng thái '{row.status}', không thể thao tác")
         model = self.deployments.model_of(session, row.definition_id)
-        return model, self.engine.load(model, row.state)
+        workflow = self.engine.load(model, row.state)
+        _WAITED_BEFORE[workflow] = bool(workflow.event_manager.tasks)
+        return model, workflow
 
     def _save(self, session: Session, row: ProcessInstance, model: ProcessModel, workflow: Any,
               events: list[Event], actor: str | None, now: datetime, *,
@@ -288,7 +296,9 @@ class InstanceService:
         tasks = self._sync_tasks(session, row, snapshot, events, now, self._calendar(session), open_before)
         waits = [Wait(process_instance_id=row.id, kind=w.kind, name=w.name, element_id=w.element_id,
                       due_at=w.due_at) for w in snapshot.waits]
-        replaced = repo.replace_waits(session, row.id, waits)
+        waited = _WAITED_BEFORE.pop(workflow, True)  # popped: after this save the rows mirror `waits`
+        # Waiting on nothing before nor after: there are no wait rows to replace.
+        replaced = repo.replace_waits(session, row.id, waits) if waits or waited else []
         session.info.setdefault(TIMER_WAITS_BEFORE, {})[row.id] = "timer" in replaced
         repo.append_events(session, events)
         for listener in self.listeners:
