@@ -102,3 +102,18 @@ def cpu_seconds(pids: list[int]) -> float:
 def server_cpu_seconds() -> float:
     """utime+stime of every process whose comm starts with 'postgres' (backends, walwriter, checkpointer…)."""
     return cpu_seconds(postgres_pids())
+
+
+def database_backends_cpu(admin: str, url: str):
+    """A reader of utime+stime of the backends serving `url`'s database only: on a server other sessions share,
+    all-'postgres*' CPU also counts their work. Backends that ended between two readings are not counted."""
+    database = make_url(url).database
+    engine = create_engine(admin)
+
+    def read() -> float:
+        with engine.connect() as conn:
+            pids = list(conn.execute(text("select pid from pg_stat_activity where datname = :d"),
+                                     {"d": database}).scalars())
+        return cpu_seconds(pids)
+
+    return read

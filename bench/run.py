@@ -107,13 +107,13 @@ def bench_postgres(run: Run) -> None:
     try:
         services = open_services(migrated(url))
         try:
-            cpu = pg.server_cpu_seconds if pg.is_local(url) and pg.postgres_pids() else None
+            cpu = pg.database_backends_cpu(admin, url) if pg.is_local(url) and pg.postgres_pids() else None
             if cpu is None:
                 run.notes.append("PostgreSQL server CPU not measured: server not local or its processes not visible")
             else:
-                run.notes.append(f"PostgreSQL server CPU: utime+stime of all {len(pg.postgres_pids())} local "
-                                 "'postgres*' processes, so other sessions count too "
-                                 f"({pg.other_sessions(url)} other client sessions open at start).")
+                run.notes.append("PostgreSQL server CPU: utime+stime of the backends connected to the bench "
+                                 "database only (WAL writer, checkpointer and other sessions left out; "
+                                 f"{pg.other_sessions(url)} other client sessions open at start).")
             label = f"service: InstanceService.complete_task, PostgreSQL {pg.server_version(url)}"
             measurement, handles = run_service(services, label, run.instances, run.warmup, cpu)
             run.add(measurement)

@@ -1,9 +1,13 @@
 """Queries over the engine tables; no rules, just the SQL each use case needs."""
 
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, delete, func, insert, inspect, or_, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from persistence.models import Event, HumanTask, ProcessDefinition, ProcessInstance, TaskCandidateGroup, Wait
 
@@ -74,11 +78,110 @@ def list_tasks(session: Session, *, instance_id: str | None, lane: str | None, c
 
 
 def replace_waits(session: Session, instance_id: str, waits: list[Wait]) -> list[str]:
-    """Answers the kinds of the waits replaced (RETURNING: no extra query)."""
-    replaced = session.scalars(delete(Wait).where(Wait.process_instance_id == instance_id)
-                               .returning(Wait.kind).execution_options(synchronize_session=False)).all()
-    session.add_all(waits)
+    """Answers the kinds of the waits replaced (RETURNING: no extra query). The new rows go in as one Core
+    INSERT: nobody reads a wait's id back in the command that wrote it."""
+    replaced = session.execute(_DELETE_WAITS, {"instance_id": instance_id}).scalars().all()
+    if waits:
+        session.execute(_INSERT_WAIT, [{"process_instance_id": w.process_instance_id, "kind": w.kind, "name": w.name,
+                                        "element_id": w.element_id, "due_at": w.due_at} for w in waits])
     return list(replaced)
+
+
+_WAITS = Wait.__table__
+_DELETE_WAITS = delete(_WAITS).where(_WAITS.c.process_instance_id == bindparam("instance_id")).returning(_WAITS.c.kind)
+_INSERT_WAIT = insert(_WAITS)
+
+
+def lock_instance_of_task(session: Session, task_id: str, *, for_update: bool) -> ProcessInstance | None:
+    """The instance a task belongs to, re-read and (PostgreSQL) locked in one statement: the lock comes
+    first, as in every command, and the task's own row is read only after it (see task_and_open_tasks)."""
+    return session.scalars(_INSTANCE_OF_TASK[for_update], {"task_id": task_id}).first()
+
+
+def task_and_open_tasks(session: Session, instance_id: str, task_id: str) -> Sequence[HumanTask]:
+    """One task of an instance (whatever its status) with the instance's open tasks, in worklist order."""
+    return session.scalars(_TASK_AND_OPEN_TASKS, {"instance_id": instance_id, "task_id": task_id}).all()
+
+
+# Hot-path statements are built once: building a select costs about as much as running it from the cache.
+_INSTANCE_OF_TASK_QUERY = (select(ProcessInstance)
+                           .where(ProcessInstance.id == select(HumanTask.process_instance_id)
+                                  .where(HumanTask.id == bindparam("task_id")).scalar_subquery())
+                           .execution_options(populate_existing=True))
+_INSTANCE_OF_TASK = {False: _INSTANCE_OF_TASK_QUERY,
+                     True: _INSTANCE_OF_TASK_QUERY.with_for_update(of=ProcessInstance)}
+_TASK_AND_OPEN_TASKS = (select(HumanTask)
+                        .where(HumanTask.process_instance_id == bindparam("instance_id"),
+                               or_(HumanTask.status == "open", HumanTask.id == bindparam("task_id")))
+                        .order_by(HumanTask.created_at, HumanTask.id))
+_TASKS = HumanTask.__table__
+_CLOSE_TASK = (update(_TASKS).where(_TASKS.c.id == bindparam("b_id"))
+               .values(status=bindparam("b_status"), completed_at=bindparam("b_at"), completed_by=bindparam("b_by")))
+_INSERT_TASK = insert(_TASKS)
+_INSERT_CANDIDATE_GROUP = insert(TaskCandidateGroup.__table__)
+_TASK_COLUMNS = tuple(c.key for c in _TASKS.columns)
+
+
+def close_tasks(session: Session, tasks: Sequence[HumanTask], status: str, at: datetime, by: str | None) -> None:
+    """Completed or cancelled in one UPDATE; the loaded rows take the new values as their committed state,
+    so the session has nothing left to flush for them."""
+    if not tasks:
+        return
+    # One row per parameter set rather than an expanding IN (…): that form is compiled again on every run.
+    session.execute(_CLOSE_TASK, [{"b_id": t.id, "b_status": status, "b_at": at, "b_by": by} for t in tasks])
+    for task in tasks:
+        set_committed_value(task, "status", status)
+        set_committed_value(task, "completed_at", at)
+        set_committed_value(task, "completed_by", by)
+
+
+def insert_tasks(session: Session, tasks: Sequence[HumanTask]) -> None:
+    """New worklist rows and their candidate groups as Core INSERTs, then attached to the session as
+    persistent rows: a later change to one (e.g. a listener setting its due time) is still flushed."""
+    if not tasks:
+        return
+    session.execute(_INSERT_TASK, [{c: getattr(t, c) for c in _TASK_COLUMNS} for t in tasks])
+    groups = [{"task_id": t.id, "group_name": g} for t in tasks for g in t.candidate_groups]
+    if groups:
+        session.execute(_INSERT_CANDIDATE_GROUP, groups)
+    for task in tasks:
+        make_transient_to_detached(task)
+        session.add(task)
+
+
+_INSTANCES = ProcessInstance.__table__
+_INSTANCE_COLUMNS = ("state", "variables", "updated_at", "status", "ended_at")
+_UPDATE_INSTANCE = {
+    columns: update(_INSTANCES).where(_INSTANCES.c.id == bindparam("b_id"),
+                                      _INSTANCES.c.version == bindparam("b_version"))
+    .values(version=bindparam("b_new_version"), **{c: bindparam(c) for c in columns})
+    for columns in (_INSTANCE_COLUMNS[:3], _INSTANCE_COLUMNS)
+}
+
+
+def save_instance(session: Session, row: ProcessInstance, values: dict[str, Any]) -> None:
+    """UPDATE … WHERE version = the version read, one Core statement; 0 rows means a concurrent writer won,
+    raised as the ORM's own StaleDataError. The loaded row takes the new values as its committed state.
+
+    A new row, or one the caller changed itself (e.g. a version migration), goes through the ORM flush,
+    which applies the same version check."""
+    state = inspect(row)
+    if state.pending or state.transient or state.modified:
+        for column, value in values.items():
+            setattr(row, column, value)
+        session.flush()
+        return
+    session.flush()  # the caller's other ORM changes (e.g. task rows reopened) go first, as the ORM did
+    statement = _UPDATE_INSTANCE[tuple(values)]
+    version = row.version
+    result = session.execute(statement, {"b_id": row.id, "b_version": version, "b_new_version": version + 1,
+                                         **values})
+    if result.rowcount != 1:
+        raise StaleDataError(f"process_instances row {row.id} was changed by another transaction "
+                             f"(expected version {version})")
+    for column, value in values.items():
+        set_committed_value(row, column, value)
+    set_committed_value(row, "version", version + 1)
 
 
 def append_events(session: Session, events: list[Event]) -> None:
@@ -87,9 +190,12 @@ def append_events(session: Session, events: list[Event]) -> None:
     Core, not ORM, insert: the ORM's bulk insert leaves out None values, so rows with and without an actor
     would go out as two statements."""
     if events:
-        session.execute(insert(Event.__table__), [
+        session.execute(_INSERT_EVENT, [
             {"process_instance_id": e.process_instance_id, "at": e.at, "type": e.type, "element_id": e.element_id,
              "actor": e.actor, "data": e.data or {}} for e in events])
+
+
+_INSERT_EVENT = insert(Event.__table__)
 
 
 def message_waiters(session: Session, message_name: str, *, business_key: str | None,

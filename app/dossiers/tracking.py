@@ -6,7 +6,7 @@ whichever route caused it (task completion, message, dossier action).
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from app.calendar.service import CalendarService
@@ -16,6 +16,8 @@ from persistence.dossier_models import Dossier
 from persistence.models import HumanTask, ProcessInstance, Wait
 
 MINISTRY_MESSAGE = "moh_result"
+# Built once: the tracker runs on every instance change.
+_DOSSIER_OF_INSTANCE = select(Dossier).where(Dossier.process_instance_id == bindparam("instance_id"))
 
 
 class DossierTracker:
@@ -25,7 +27,7 @@ class DossierTracker:
 
     def __call__(self, session: Session, instance: ProcessInstance, tasks: list[HumanTask], waits: list[Wait],
                  now: datetime) -> None:
-        dossier = session.scalar(select(Dossier).where(Dossier.process_instance_id == instance.id))
+        dossier = session.scalar(_DOSSIER_OF_INSTANCE, {"instance_id": instance.id})
         if dossier is not None:
             self.sync(session, dossier, instance, tasks, waits, now)
 

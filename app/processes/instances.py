@@ -13,8 +13,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import orjson
+from sqlalchemy import inspect
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -30,7 +32,7 @@ from app.processes.task_attributes import resolve_names, resolve_text
 from app.processes.views import InstanceView, TaskView
 from persistence import repositories as repo
 from persistence.db import Database
-from persistence.models import Event, HumanTask, ProcessDefinition, ProcessInstance, TaskCandidateGroup, Wait
+from persistence.models import Event, HumanTask, ProcessDefinition, ProcessInstance, Wait
 
 # deadlock_detected, serialization_failure
 LOST_RACE_SQLSTATES = ("40P01", "40001")
@@ -39,6 +41,11 @@ MAX_STEPS_TO_OPEN = 20
 # session.info key: {instance id: whether it waited on a timer before this command's change}, so a listener
 # keeping timer jobs in step can skip its lookup when there was and is no timer.
 TIMER_WAITS_BEFORE = "motcua_timer_waits_before"
+
+# Whether a workflow waited on any event when it was loaded. Its wait rows mirror exactly those waiting tasks
+# (snapshot.waits, written by every save in the same transaction as the state), so _save can skip replacing
+# rows that cannot exist. A workflow not found here (started, or loaded elsewhere) has its rows replaced.
+_WAITED_BEFORE: "WeakKeyDictionary[Any, bool]" = WeakKeyDictionary()
 
 # Called after every saved change of an instance, inside its transaction.
 InstanceListener = Callable[[Session, ProcessInstance, list[HumanTask], list[Wait], datetime], None]
@@ -145,19 +152,24 @@ class InstanceService:
 
     def complete_in(self, session: Session, task_id: str, variables: dict[str, Any],
                     actor: str | None = None) -> InstanceView:
-        task_row = self.task_row(session, task_id)
+        # Two reads instead of three: the instance (locked first, as in every command) found through the task,
+        # then the task with the instance's other open tasks, which _sync_tasks needs anyway.
+        row = repo.lock_instance_of_task(session, task_id, for_update=self.db.dialect == "postgresql")
+        rows = {t.id: t for t in repo.task_and_open_tasks(session, row.id, task_id)} if row is not None else {}
+        task_row = rows.pop(task_id, None)
+        if row is None or task_row is None:
+            raise NotFound(f"Không có bước xử lý '{task_id}'", field="id")
+        _pin(session, row)
         if task_row.status != "open":
             raise Conflict(f"Bước '{task_row.element_id}' đã được xử lý ({task_row.status})")
         validate_submission(task_row.form, variables, task_row.element_id)
-        row, model, workflow = self._load(session, task_row.process_instance_id)
+        model, workflow = self._loaded(session, row)
         now = _now()
         self.engine.complete_task(workflow, task_id, variables, calendar=self._calendar(session), now=now)
-        task_row.status = "completed"
-        task_row.completed_at = now
-        task_row.completed_by = actor
+        repo.close_tasks(session, [task_row], "completed", now, actor)
         events = [Event(process_instance_id=row.id, type="task.completed", element_id=task_row.element_id,
                         actor=actor, at=now, data={"taskId": task_id, "variables": _jsonable(variables)})]
-        return self._save(session, row, model, workflow, events, actor, now)
+        return self._save(session, row, model, workflow, events, actor, now, open_before=list(rows.values()))
 
     def message_in(self, session: Session, name: str, *, business_key: str | None, instance_id: str | None,
                    variables: dict[str, Any], actor: str | None) -> InstanceView:
@@ -284,26 +296,35 @@ class InstanceService:
 
     def _load(self, session: Session, instance_id: str):
         row = self.lock_in(session, instance_id)
+        return (row, *self._loaded(session, row))
+
+    def _loaded(self, session: Session, row: ProcessInstance) -> tuple[ProcessModel, Any]:
         if row.status != "running":
             raise Conflict(f"Phiên chạy đang ở trạng thái '{row.status}', không thể thao tác")
         model = self.deployments.model_of(session, row.definition_id)
-        return row, model, self.engine.load(model, row.state)
+        workflow = self.engine.load(model, row.state)
+        _WAITED_BEFORE[workflow] = bool(workflow.event_manager.tasks)
+        return model, workflow
 
     def _save(self, session: Session, row: ProcessInstance, model: ProcessModel, workflow: Any,
-              events: list[Event], actor: str | None, now: datetime) -> InstanceView:
+              events: list[Event], actor: str | None, now: datetime, *,
+              open_before: list[HumanTask] | None = None) -> InstanceView:
+        """`open_before`: the instance's open task rows, when the caller read them after the instance lock."""
         snapshot = self.engine.snapshot(model, workflow)
-        row.state = self.engine.dump(workflow)
-        row.variables = _jsonable(snapshot.variables)
-        row.updated_at = now
+        values: dict[str, Any] = {"state": self.engine.dump(workflow), "variables": _jsonable(snapshot.variables),
+                                  "updated_at": now}
         if snapshot.status == "completed":
-            row.status = "completed"
-            row.ended_at = now
+            values.update(status="completed", ended_at=now)
             events.append(Event(process_instance_id=row.id, type="instance.completed", actor=actor, at=now))
-        session.flush()  # the version check: a concurrent writer makes this raise StaleDataError
-        tasks = self._sync_tasks(session, row, snapshot, events, now, self._calendar(session))
+        if inspect(row).pending:
+            open_before = []  # a row not inserted yet has no tasks; save_instance inserts it with version 1
+        repo.save_instance(session, row, values)  # the version check: a concurrent writer → StaleDataError
+        tasks = self._sync_tasks(session, row, snapshot, events, now, self._calendar(session), open_before)
         waits = [Wait(process_instance_id=row.id, kind=w.kind, name=w.name, element_id=w.element_id,
                       due_at=w.due_at) for w in snapshot.waits]
-        replaced = repo.replace_waits(session, row.id, waits)
+        waited = _WAITED_BEFORE.pop(workflow, True)  # popped: after this save the rows mirror `waits`
+        # Waiting on nothing before nor after: there are no wait rows to replace.
+        replaced = repo.replace_waits(session, row.id, waits) if waits or waited else []
         session.info.setdefault(TIMER_WAITS_BEFORE, {})[row.id] = "timer" in replaced
         repo.append_events(session, events)
         for listener in self.listeners:
@@ -318,16 +339,17 @@ class InstanceService:
             listener(session, row, tasks, waits, now)
 
     def _sync_tasks(self, session: Session, row: ProcessInstance, snapshot: Snapshot, events: list[Event],
-                    now: datetime, calendar: timers.TimerCalendar) -> list[HumanTask]:
-        existing = {t.id: t for t in repo.open_tasks_of(session, [row.id])}
+                    now: datetime, calendar: timers.TimerCalendar,
+                    open_before: list[HumanTask] | None = None) -> list[HumanTask]:
+        if open_before is None:
+            open_before = list(repo.open_tasks_of(session, [row.id]))
+        existing = {t.id: t for t in open_before}
         ready_ids = {t.id for t in snapshot.ready_tasks}
-        for task_id, task in existing.items():
-            if task_id not in ready_ids:
-                task.status = "cancelled"
-                task.completed_at = now
-                events.append(Event(process_instance_id=row.id, type="task.cancelled", element_id=task.element_id,
-                                    at=now, data={"taskId": task_id}))
-        open_rows = []
+        cancelled = [task for task_id, task in existing.items() if task_id not in ready_ids]
+        repo.close_tasks(session, cancelled, "cancelled", now, None)
+        events.extend(Event(process_instance_id=row.id, type="task.cancelled", element_id=task.element_id, at=now,
+                            data={"taskId": task.id}) for task in cancelled)
+        open_rows, new_rows = [], []
         for ready in snapshot.ready_tasks:
             if ready.id in existing:
                 open_rows.append(existing[ready.id])
@@ -343,12 +365,13 @@ class InstanceService:
                 form=_form_with_follow_up(info, ready.data, now),
                 properties=dict(info.properties) if info else {}, status="open", created_at=now,
                 due_at=_due_of(info, ready.data, now, calendar, snapshot.variables),
+                completed_at=None, completed_by=None, overdue_at=None,
             )
-            session.add(task)
-            session.add_all(TaskCandidateGroup(task_id=task.id, group_name=g) for g in task.candidate_groups)
+            new_rows.append(task)
             events.append(Event(process_instance_id=row.id, type="task.created", element_id=ready.element_id,
                                 at=now, data={"taskId": ready.id}))
             open_rows.append(task)
+        repo.insert_tasks(session, new_rows)
         return open_rows
 
 
