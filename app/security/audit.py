@@ -93,7 +93,8 @@ class AuditLog:
         if session.info.get(_CHAINING) or not (wrote or session.new or session.dirty or session.deleted):
             return  # a transaction that changed nothing (e.g. a worker finding no due timer) is not a command
         ctx = current.get() or AuditContext(actor="system", role=None, unit=None, action="internal")
-        session.execute(insert(AuditEvent), [{
+        # the table, not the mapped class: an ORM bulk insert costs ~9% of a task completion for one row
+        session.execute(insert(AuditEvent.__table__), [{
             "at": datetime.now(UTC), "actor": ctx.actor, "role": ctx.role, "unit_code": ctx.unit,
             "action": ctx.action[:255], "target": ctx.target, "before_status": ctx.before_status,
             "after_status": status_of(session, ctx.target), "data": ctx.data}])
