@@ -3,10 +3,18 @@
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from time import monotonic
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
+
+# A pooled connection idle this long is pinged before use (one round trip); a busy one is not. A connection
+# that broke while in use (a database restart under load) fails its request with 503 `database_unavailable`,
+# and SQLAlchemy then replaces every pooled connection opened before the failure.
+PING_IDLE_SECONDS = 5.0
+_IDLE_SINCE = "motcua_idle_since"
 
 
 class Database:
@@ -35,9 +43,9 @@ class Database:
                 url,
                 pool_size=pool_size,
                 max_overflow=max_overflow,
-                pool_pre_ping=True,
                 connect_args=connect_args,
             )
+            _ping_when_idle(self.engine, PING_IDLE_SECONDS)
         # Write transactions on SQLite must take the write lock up front (BEGIN IMMEDIATE); otherwise a
         # read-then-write transaction fails at once with "database is locked" instead of waiting its turn.
         self._writer = sessionmaker(
@@ -83,3 +91,22 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     def _on_begin(connection) -> None:
         immediate = connection.get_execution_options().get("motcua_write", False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """pool_pre_ping, but only for connections that sat idle: pinging every checkout cost a round trip per
+    transaction, and two or three transactions run per HTTP command."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection, record) -> None:
+        record.info[_IDLE_SINCE] = monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, _proxy) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or monotonic() - since < idle_seconds:
+            return  # just connected, or in steady use
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # the pool discards this connection and checks out another (or connects)
+            raise DisconnectionError(str(exc)) from exc
