@@ -52,6 +52,11 @@ class Database:
             bind=self.engine.execution_options(motcua_write=True), expire_on_commit=False
         )
         self._reader = sessionmaker(bind=self.engine, expire_on_commit=False)
+        # One statement needs no transaction around it (it sees one snapshot anyway): on PostgreSQL that saves
+        # the BEGIN and COMMIT round trips. SQLite keeps its ordinary read transaction (see _on_begin).
+        self._statement_reader = sessionmaker(
+            bind=self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        ) if self.dialect == "postgresql" else None
 
     def on_write_commit(self, hook: Callable[[Session], None]) -> None:
         """Run `hook(session)` inside every write transaction just before it commits (e.g. the audit log)."""
@@ -70,6 +75,17 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Session]:
         with self._reader() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read_statement(self) -> Iterator[Session]:
+        """A session for a single read statement, e.g. the authorization check before every command: each
+        statement run in it sees its own snapshot, so never use it for two reads that must agree."""
+        if self._statement_reader is None:
+            with self.read() as session:
+                yield session
+            return
+        with self._statement_reader() as session:
             yield session
 
     def dispose(self) -> None:
