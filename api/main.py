@@ -2,6 +2,7 @@
 
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import Depends, FastAPI
 
 from api import errors, hardening
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.services = build_services(settings)
+        to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
         try:
             yield
         finally:
