@@ -1,4 +1,8 @@
-"""FastAPI dependencies: the process's services and the acting person."""
+"""FastAPI dependencies: the process's services and the acting person.
+
+All `async def`: they only read attributes, and FastAPI runs a plain `def` dependency in the threadpool (a
+thread hop per dependency per request).
+"""
 
 from typing import Annotated
 
@@ -19,23 +23,23 @@ from app.processes.operations import InstanceOperations
 from app.processes.queries import InstanceQueries
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     return request.app.state.services
 
 
-def deployment_service(s: Annotated[Services, Depends(services)]) -> DeploymentService:
+async def deployment_service(s: Annotated[Services, Depends(services)]) -> DeploymentService:
     return s.deployments
 
 
-def instance_service(s: Annotated[Services, Depends(services)]) -> InstanceService:
+async def instance_service(s: Annotated[Services, Depends(services)]) -> InstanceService:
     return s.instances
 
 
-def instance_queries(s: Annotated[Services, Depends(services)]) -> InstanceQueries:
+async def instance_queries(s: Annotated[Services, Depends(services)]) -> InstanceQueries:
     return s.queries
 
 
-def actor(request: Request) -> str | None:
+async def actor(request: Request) -> str | None:
     """Who acts, for the history: the authenticated principal (api/security.py sets it before the route).
 
     X-Actor is honoured only for system-admin API keys acting for a named person of an integrated system.
@@ -50,19 +54,19 @@ Queries = Annotated[InstanceQueries, Depends(instance_queries)]
 Actor = Annotated[str | None, Depends(actor)]
 
 
-def catalogue_service(s: Annotated[Services, Depends(services)]) -> CatalogueService:
+async def catalogue_service(s: Annotated[Services, Depends(services)]) -> CatalogueService:
     return s.catalogue
 
 
-def reception_service(s: Annotated[Services, Depends(services)]) -> ReceptionService:
+async def reception_service(s: Annotated[Services, Depends(services)]) -> ReceptionService:
     return s.reception
 
 
-def lifecycle_service(s: Annotated[Services, Depends(services)]) -> LifecycleService:
+async def lifecycle_service(s: Annotated[Services, Depends(services)]) -> LifecycleService:
     return s.lifecycle
 
 
-def dossier_queries(s: Annotated[Services, Depends(services)]) -> DossierQueries:
+async def dossier_queries(s: Annotated[Services, Depends(services)]) -> DossierQueries:
     return s.dossiers
 
 
@@ -72,35 +76,35 @@ Lifecycle = Annotated[LifecycleService, Depends(lifecycle_service)]
 Dossiers = Annotated[DossierQueries, Depends(dossier_queries)]
 
 
-def document_files(s: Annotated[Services, Depends(services)]) -> DocumentFiles:
+async def document_files(s: Annotated[Services, Depends(services)]) -> DocumentFiles:
     return s.files
 
 
 Files = Annotated[DocumentFiles, Depends(document_files)]
 
 
-def calendar_service(s: Annotated[Services, Depends(services)]) -> CalendarService:
+async def calendar_service(s: Annotated[Services, Depends(services)]) -> CalendarService:
     return s.calendar
 
 
 Calendar = Annotated[CalendarService, Depends(calendar_service)]
 
 
-def instance_operations(s: Annotated[Services, Depends(services)]) -> InstanceOperations:
+async def instance_operations(s: Annotated[Services, Depends(services)]) -> InstanceOperations:
     return s.operations
 
 
 Operations = Annotated[InstanceOperations, Depends(instance_operations)]
 
 
-def diagram_service(s: Annotated[Services, Depends(services)]) -> DiagramService:
+async def diagram_service(s: Annotated[Services, Depends(services)]) -> DiagramService:
     return s.diagrams
 
 
 Diagrams = Annotated[DiagramService, Depends(diagram_service)]
 
 
-def migration_service(s: Annotated[Services, Depends(services)]) -> MigrationService:
+async def migration_service(s: Annotated[Services, Depends(services)]) -> MigrationService:
     return s.migrations
 
 

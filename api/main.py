@@ -2,7 +2,8 @@
 
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI, Request
+from anyio import to_thread
+from fastapi import Depends, FastAPI
 
 from api import errors, hardening
 from api.observability import RequestId, RequestTiming
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.services = build_services(settings)
+        to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
         try:
             yield
         finally:
@@ -61,16 +63,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(authorize)],
     )
     errors.install(app)
-    max_request = max(settings.max_upload_bytes * 2, settings.max_document_bytes) + 64 * 1024
-
-    @app.middleware("http")
-    async def refuse_oversized_bodies(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > max_request):
-            return errors.problem(413, "payload_too_large", "Dữ liệu quá lớn",
-                                  f"Yêu cầu vượt quá {max_request} byte", request.url.path)
-        return await call_next(request)
-
     hardening.install(app, settings)
     app.add_middleware(TextGuard)
     # Added last = outermost: every response, problems from the guards included, carries the id and is timed.

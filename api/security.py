@@ -50,8 +50,9 @@ def _authenticate(services: Services, request: Request, cookie_allowed: bool = F
 
 def _scope(services: Services, who: Principal, method: str, path: str, params: dict[str, Any],
            query: dict[str, str], body: Any) -> access.Target:
-    """Unit scoping from the route's own parameters, so routes added later are covered by name."""
-    with services.db.read() as session:
+    """Unit scoping from the route's own parameters, so routes added later are covered by name. Each branch
+    reads one statement."""
+    with services.db.read_statement() as session:
         if "task_id" in params:
             claim = path.endswith("/claim") and isinstance(body, dict)
             assign_to = str(body.get("assignee")) if claim and body.get("assignee") else None
@@ -79,6 +80,32 @@ def _deny(request: Request, who: Principal | None, reason: str) -> None:
                 who.subject if who else None, who.role if who else None, who.unit if who else None, reason)
 
 
+def _needs_body(method: str, path: str, who: Principal) -> bool:
+    return method == "POST" and (path == "/api/v1/dossiers" or path.endswith("/claim")) and who.unit_scoped
+
+
+def _admit(services: Services, request: Request, method: str, path: str, tags: list[str], params: dict[str, Any],
+           query: dict[str, str], web_path: bool) -> tuple[Principal, access.Target | None]:
+    """Credentials, the policy table and unit scoping in one threadpool hop (each hop costs CPU and a wait for
+    a thread under load). The target is None when scoping needs the JSON body, which is read on the loop."""
+    who = _authenticate(services, request, web_path)
+    try:
+        _check_policy(who, method, path, tags)
+        if _needs_body(method, path, who):
+            return who, None
+        return who, _scope(services, who, method, path, params, query, None)
+    except Forbidden as exc:
+        _deny(request, who, exc.detail)
+        raise
+
+
+def _check_policy(who: Principal, method: str, path: str, tags: list[str]) -> None:
+    if who.role not in policy.allowed_roles(method, path):
+        raise Forbidden(f"Vai trò '{who.role}' không được phép {method} {path}")
+    if who.scopes and not who.scopes.intersection(tags):
+        raise Forbidden(f"Khóa API chỉ dùng cho: {', '.join(sorted(who.scopes))}")
+
+
 async def authorize(request: Request, _key: Annotated[str | None, Security(API_KEY)] = None,
                     _bearer: Annotated[str | None, Security(BEARER)] = None) -> None:
     method, path, tags = _route_of(request)
@@ -88,36 +115,33 @@ async def authorize(request: Request, _key: Annotated[str | None, Security(API_K
                                              data=params))
         return
     services: Services = request.app.state.services
+    web_path = web.is_web_path(path)
+    query = dict(request.query_params)
     try:
-        who = await run_in_threadpool(_authenticate, services, request, web.is_web_path(path))
+        who, target = await run_in_threadpool(_admit, services, request, method, path, tags, params, query,
+                                              web_path)
     except Unauthenticated as exc:
         _deny(request, None, exc.code)
-        if web.is_web_path(path) and web.wants_html(request):
+        if web_path and web.wants_html(request):
             raise web.LoginRequired(str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")) \
                 from exc
         raise
-    try:
-        if who.role not in policy.allowed_roles(method, path):
-            raise Forbidden(f"Vai trò '{who.role}' không được phép {method} {path}")
-        if who.scopes and not who.scopes.intersection(tags):
-            raise Forbidden(f"Khóa API chỉ dùng cho: {', '.join(sorted(who.scopes))}")
-        body = None
-        if method == "POST" and (path == "/api/v1/dossiers" or path.endswith("/claim")) and who.unit_scoped:
-            try:
-                body = await request.json()
-            except ValueError:
-                body = None  # the route's own validation answers 422
-        target = await run_in_threadpool(_scope, services, who, method, path, params,
-                                         dict(request.query_params), body)
-    except Forbidden as exc:
-        _deny(request, who, exc.detail)
-        raise
+    if target is None:
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None  # the route's own validation answers 422
+        try:
+            target = await run_in_threadpool(_scope, services, who, method, path, params, query, body)
+        except Forbidden as exc:
+            _deny(request, who, exc.detail)
+            raise
     request.state.principal = who
     audit.current.set(audit.AuditContext(actor=who.actor, role=who.role, unit=who.unit, action=f"{method} {path}",
                                          target=target.ref, before_status=target.status, data=params))
 
 
-def principal(request: Request) -> Principal:
+async def principal(request: Request) -> Principal:
     who = getattr(request.state, "principal", None)
     if who is None:  # only public routes get here without one; they must not ask
         raise Unauthenticated("Cần đăng nhập")

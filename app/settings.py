@@ -18,6 +18,9 @@ class Settings(BaseSettings):
     database_url: str = Field(default_factory=_default_database_url)
     db_pool_size: int = 10
     db_max_overflow: int = 20
+    # Threads that run the blocking (plain `def`) routes and checks of one API process. Every one of them
+    # contends for the GIL, so more threads than the database can serve in parallel only add switching.
+    api_threads: int = Field(default=40, ge=1, le=1000)
     db_statement_timeout_ms: int = 15_000
     sqlite_busy_timeout_ms: int = 15_000
 

@@ -3,10 +3,18 @@
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from time import monotonic
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
+
+# A pooled connection idle this long is pinged before use (one round trip); a busy one is not. A connection
+# that broke while in use (a database restart under load) fails its request with 503 `database_unavailable`,
+# and SQLAlchemy then replaces every pooled connection opened before the failure.
+PING_IDLE_SECONDS = 5.0
+_IDLE_SINCE = "motcua_idle_since"
 
 
 class Database:
@@ -35,15 +43,20 @@ class Database:
                 url,
                 pool_size=pool_size,
                 max_overflow=max_overflow,
-                pool_pre_ping=True,
                 connect_args=connect_args,
             )
+            _ping_when_idle(self.engine, PING_IDLE_SECONDS)
         # Write transactions on SQLite must take the write lock up front (BEGIN IMMEDIATE); otherwise a
         # read-then-write transaction fails at once with "database is locked" instead of waiting its turn.
         self._writer = sessionmaker(
             bind=self.engine.execution_options(motcua_write=True), expire_on_commit=False
         )
         self._reader = sessionmaker(bind=self.engine, expire_on_commit=False)
+        # One statement needs no transaction around it (it sees one snapshot anyway): on PostgreSQL that saves
+        # the BEGIN and COMMIT round trips. SQLite keeps its ordinary read transaction (see _on_begin).
+        self._statement_reader = sessionmaker(
+            bind=self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        ) if self.dialect == "postgresql" else None
 
     def on_write_commit(self, hook: Callable[[Session], None]) -> None:
         """Run `hook(session)` inside every write transaction just before it commits (e.g. the audit log)."""
@@ -62,6 +75,17 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Session]:
         with self._reader() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read_statement(self) -> Iterator[Session]:
+        """A session for a single read statement, e.g. the authorization check before every command: each
+        statement run in it sees its own snapshot, so never use it for two reads that must agree."""
+        if self._statement_reader is None:
+            with self.read() as session:
+                yield session
+            return
+        with self._statement_reader() as session:
             yield session
 
     def dispose(self) -> None:
@@ -83,3 +107,22 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     def _on_begin(connection) -> None:
         immediate = connection.get_execution_options().get("motcua_write", False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """pool_pre_ping, but only for connections that sat idle: pinging every checkout cost a round trip per
+    transaction, and two or three transactions run per HTTP command."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection, record) -> None:
+        record.info[_IDLE_SINCE] = monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, _proxy) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or monotonic() - since < idle_seconds:
+            return  # just connected, or in steady use
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # the pool discards this connection and checks out another (or connects)
+            raise DisconnectionError(str(exc)) from exc

@@ -23,7 +23,7 @@ def renderer() -> FormRenderer:
     return FormRenderer(files("api") / "web")
 
 
-def form_service(s: Annotated[Services, Depends(services)]) -> FormService:
+async def form_service(s: Annotated[Services, Depends(services)]) -> FormService:
     return FormService(s.db, renderer(), s.settings.public_base_url)
 
 

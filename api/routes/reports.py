@@ -37,11 +37,11 @@ def html(content: str, status: int = 200) -> HTMLResponse:
                         headers={"Content-Security-Policy": HTML_POLICY, "X-Content-Type-Options": "nosniff"})
 
 
-def report_service(s: Annotated[Services, Depends(services)]) -> ReportService:
+async def report_service(s: Annotated[Services, Depends(services)]) -> ReportService:
     return s.reports
 
 
-def rating_service(s: Annotated[Services, Depends(services)]) -> RatingService:
+async def rating_service(s: Annotated[Services, Depends(services)]) -> RatingService:
     return s.ratings
 
 

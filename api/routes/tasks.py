@@ -2,10 +2,11 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from api.dependencies import Actor, Instances, Queries
 from api.idempotency import IdempotencyKey, once
+from api.responses import model_json
 from api.schemas import ClaimRequest, CompleteRequest
 from app.processes.views import InstanceView, TaskView
 
@@ -31,15 +32,15 @@ def get_task(task_id: str, queries: Queries) -> TaskView:
 
 
 @router.post("/{task_id}/claim", response_model=TaskView, response_model_by_alias=True)
-def claim_task(task_id: str, body: ClaimRequest, instances: Instances, actor: Actor) -> TaskView:
-    return instances.claim_task(task_id, body.assignee, actor=actor)
+def claim_task(task_id: str, body: ClaimRequest, instances: Instances, actor: Actor) -> Response:
+    return model_json(instances.claim_task(task_id, body.assignee, actor=actor))
 
 
 @router.post("/{task_id}/complete", response_model=InstanceView, response_model_by_alias=True)
 def complete_task(task_id: str, instances: Instances, actor: Actor, request: Request,
-                  idempotency_key: IdempotencyKey = None, body: CompleteRequest | None = None) -> InstanceView:
+                  idempotency_key: IdempotencyKey = None, body: CompleteRequest | None = None) -> Response:
     body = body or CompleteRequest()
     if idempotency_key:
-        return once(request, idempotency_key, body,
-                    lambda session: instances.complete_in(session, task_id, body.variables, actor))
-    return instances.complete_task(task_id, body.variables, actor=actor)
+        return model_json(once(request, idempotency_key, body,
+                               lambda session: instances.complete_in(session, task_id, body.variables, actor)))
+    return model_json(instances.complete_task(task_id, body.variables, actor=actor))

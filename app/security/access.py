@@ -5,6 +5,7 @@ raises Forbidden. A record that does not exist passes, so the route itself answe
 """
 
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,6 +34,19 @@ class Target:
 NOTHING = Target(None, None)
 
 
+class Owner(Protocol):
+    """What scoping reads of a dossier: a Dossier row, or those columns alone (the checks before every task
+    and instance command select columns rather than load whole rows)."""
+
+    code: str
+    status: str
+    receiving_unit: str
+    competent_unit: str
+
+
+_OWNER = (Dossier.code, Dossier.status.label("dossier_status"), Dossier.receiving_unit, Dossier.competent_unit)
+
+
 def dossier(session: Session, who: Principal, code: str) -> Target:
     row = session.get(Dossier, code)
     if row is None:
@@ -42,15 +56,29 @@ def dossier(session: Session, who: Principal, code: str) -> Target:
 
 
 def instance(session: Session, who: Principal, instance_id: str) -> Target:
-    found = session.execute(select(ProcessInstance.status, Dossier)
+    found = session.execute(select(ProcessInstance.status, *_OWNER)
                             .outerjoin(Dossier, Dossier.process_instance_id == ProcessInstance.id)
                             .where(ProcessInstance.id == instance_id)).first()
     if found is None:
         return NOTHING
-    return _instance_target(who, instance_id, found[0], found[1])
+    return _instance_target(who, instance_id, found.status, _owner(found))
 
 
-def _instance_target(who: Principal, instance_id: str, status: str, owner: Dossier | None) -> Target:
+def _owner(found: Any) -> Owner | None:
+    if found.code is None:
+        return None
+    return _OwnerColumns(found.code, found.dossier_status, found.receiving_unit, found.competent_unit)
+
+
+@dataclass(frozen=True)
+class _OwnerColumns:
+    code: str
+    status: str
+    receiving_unit: str
+    competent_unit: str
+
+
+def _instance_target(who: Principal, instance_id: str, status: str, owner: Owner | None) -> Target:
     if owner is not None:
         _check_dossier(who, owner)
         return Target(f"dossier:{owner.code}", owner.status)
@@ -59,18 +87,22 @@ def _instance_target(who: Principal, instance_id: str, status: str, owner: Dossi
     return Target(f"instance:{instance_id}", status)
 
 
+_TASK = (HumanTask.process_instance_id, HumanTask.name, HumanTask.element_id, HumanTask.lane, HumanTask.assignee,
+         HumanTask.candidate_groups, HumanTask.properties)
+
+
 def task(session: Session, who: Principal, task_id: str, *, acting: bool, assign_to: str | None = None) -> Target:
     """Reading needs the dossier's unit; completing needs the step's group and unit, or being its assignee;
     claiming is for oneself, except heads, who hand steps of their unit to their people (DOMAIN: assigns)."""
     # One query for the task, its instance's status and its dossier: this runs before every task command.
-    found = session.execute(select(HumanTask, ProcessInstance.status, Dossier)
+    found = session.execute(select(*_TASK, ProcessInstance.status.label("instance_status"), *_OWNER)
                             .join(ProcessInstance, ProcessInstance.id == HumanTask.process_instance_id)
                             .outerjoin(Dossier, Dossier.process_instance_id == HumanTask.process_instance_id)
                             .where(HumanTask.id == task_id)).first()
     if found is None:
         return NOTHING
-    row, status, owner = found
-    target = _instance_target(who, row.process_instance_id, status, owner)
+    row, owner = found, _owner(found)
+    target = _instance_target(who, row.process_instance_id, row.instance_status, owner)
     if not acting or who.is_system_admin:
         return target
     label = row.name or row.element_id
@@ -90,7 +122,7 @@ def task(session: Session, who: Principal, task_id: str, *, acting: bool, assign
     return target
 
 
-def _check_step_unit(who: Principal, row: HumanTask, owner: Dossier | None) -> None:
+def _check_step_unit(who: Principal, row: Any, owner: Owner | None) -> None:
     # motcua:unit says which of the dossier's units does the step ("receiving" or "competent").
     side = (row.properties or {}).get("motcua:unit")
     if side is None:
@@ -107,6 +139,6 @@ def unit_filter(who: Principal, unit: str | None) -> None:
         raise Forbidden(f"Chỉ xem được hồ sơ của đơn vị {', '.join(sorted(who.units))}")
 
 
-def _check_dossier(who: Principal, row: Dossier) -> None:
+def _check_dossier(who: Principal, row: Owner) -> None:
     if not who.may_see_units(row.receiving_unit, row.competent_unit):
         raise Forbidden(f"Hồ sơ {row.code} không thuộc đơn vị tiếp nhận hay giải quyết của bạn")
