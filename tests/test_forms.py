@@ -15,7 +15,6 @@ from PIL import Image, ImageDraw
 from pypdf import PdfReader
 from sqlalchemy import update
 
-from api.routes import forms as form_routes
 from app.calendar.workdays import LOCAL_TZ
 from app.dossiers import form_render, forms
 from persistence.models import HumanTask
@@ -36,9 +35,7 @@ MOTTO = ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự d
 
 
 @pytest.fixture
-def onestop(server, services, client):
-    if not any(getattr(route, "path", "").endswith("/forms/{form}") for route in server.app.routes):
-        server.app.include_router(form_routes.router)
+def onestop(services, client):
     install_catalogue(services)
     return client
 
