@@ -16,6 +16,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
+from api.asgi import HttpMiddleware
 from app.settings import Settings
 
 RATE_LIMITED_PREFIXES = ("/api/v1/public/", "/public/", "/api/v1/auth/token", "/api/v1/auth/refresh", "/login")
@@ -67,19 +68,16 @@ def security_headers(path: str, scheme: str, headers: list[tuple[bytes, bytes]])
     return [*headers, *(pair for pair in wanted if pair[0] not in present)]
 
 
-class Hardening:
+class Hardening(HttpMiddleware):
     """Refuses oversized bodies (413) and public-route floods (429), and adds the security headers to every
     response from here inwards, refusals included."""
 
     def __init__(self, app: ASGIApp, *, max_request_bytes: int, buckets: TokenBuckets) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_request = max_request_bytes
         self.buckets = buckets
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         path, scheme = scope["path"], scope.get("scheme", "http")
 
         async def send_with_headers(message: Message) -> None:

@@ -2,24 +2,19 @@
 
 import time
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from api.asgi import HttpMiddleware
 from app.observability.logs import accept_request_id, request_id_var
 from app.observability.metrics import observe_request
 
 HEADER = b"x-request-id"
 
 
-class RequestId:
+class RequestId(HttpMiddleware):
     """Accepts the caller's X-Request-ID (or makes one), exposes it to log records, echoes it back."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         given = next((v.decode("latin-1") for k, v in scope["headers"] if k == HEADER), None)
         request_id = accept_request_id(given)
         scope.setdefault("state", {})["request_id"] = request_id
@@ -37,16 +32,10 @@ class RequestId:
             request_id_var.reset(token)
 
 
-class RequestTiming:
+class RequestTiming(HttpMiddleware):
     """Observes each request's duration under its route template (never the raw path: bounded labels)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         status = 500
 

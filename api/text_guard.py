@@ -6,8 +6,9 @@ import json
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from api.asgi import HttpMiddleware
 from api.errors import problem
 
 _CHECKED_BODY_BYTES = 8 * 1024 * 1024  # larger bodies are refused as too large further in
@@ -44,14 +45,8 @@ def _bad_query(raw: bytes) -> bool:
     return False
 
 
-class TextGuard:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class TextGuard(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         if _bad_text(scope.get("path", "")) or _bad_query(scope.get("query_string", b"")):
             await self._refuse(scope, receive, send, "đường dẫn hoặc tham số truy vấn")
             return
