@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from api.routes.forms import HTML_POLICY, renderer
 from api.security import Viewer
@@ -79,17 +79,30 @@ def _request_of(form: Any, procedure: ProcedureView) -> dict[str, Any]:
             "paymentChannel": (form.get("payment_channel") or None) if fee_paid else None}
 
 
+async def _counter_input(request: Request, viewer: Principal, procedure_code: str,
+                         action: str) -> tuple[ProcedureView, FormData, dict[str, Any]]:
+    """The procedure, the posted form and the reception body built from it; 403 outside the clerk's units."""
+    procedure = await run_in_threadpool(request.app.state.services.catalogue.get, procedure_code)
+    form = await request.form()
+    body = _request_of(form, procedure)
+    if viewer.unit_scoped and body["receivingUnit"] not in viewer.units:
+        raise Forbidden(f"Chỉ {action} hồ sơ tại đơn vị {viewer.unit}")
+    return procedure, form, body
+
+
+def _entered(form: FormData) -> dict[str, Any]:
+    """What the clerk typed, to fill the form again beside its errors."""
+    values: dict[str, Any] = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+    values["doc_list"] = form.getlist("doc")
+    return values
+
+
 @router.post("/ui/reception")
 async def receive(request: Request, viewer: Viewer, csrf_token: Annotated[str, Form()],
                   procedure_code: Annotated[str, Form(max_length=32)]) -> Response:
     services = request.app.state.services
-    procedure = await run_in_threadpool(services.catalogue.get, procedure_code)
-    form = await request.form()
-    values: dict[str, Any] = {k: v for k, v in form.multi_items() if isinstance(v, str)}
-    values["doc_list"] = form.getlist("doc")
-    body = _request_of(form, procedure)
-    if viewer.unit_scoped and body["receivingUnit"] not in viewer.units:
-        raise Forbidden(f"Chỉ tiếp nhận hồ sơ tại đơn vị {viewer.unit}")
+    procedure, form, body = await _counter_input(request, viewer, procedure_code, "tiếp nhận")
+    values = _entered(form)
     try:
         reception = ReceptionRequest.model_validate(body)
         dossier = await run_in_threadpool(services.reception.receive, reception, viewer.actor)
@@ -119,11 +132,7 @@ async def counter_form02(request: Request, viewer: Viewer, csrf_token: Annotated
                          procedure_code: Annotated[str, Form(max_length=32)]) -> Response:
     """Form 02 for an incomplete dossier at the counter, printed from the entered data; no dossier is stored."""
     services = request.app.state.services
-    procedure = await run_in_threadpool(services.catalogue.get, procedure_code)
-    form = await request.form()
-    body = _request_of(form, procedure)
-    if viewer.unit_scoped and body["receivingUnit"] not in viewer.units:
-        raise Forbidden(f"Chỉ hướng dẫn hồ sơ tại đơn vị {viewer.unit}")
+    procedure, form, body = await _counter_input(request, viewer, procedure_code, "hướng dẫn")
     try:
         context = await run_in_threadpool(counter_form02_context, services.db, services.settings.public_base_url,
                                           procedure, body["receivingUnit"], body["applicant"],
@@ -131,9 +140,7 @@ async def counter_form02(request: Request, viewer: Viewer, csrf_token: Annotated
     except MotcuaError as exc:
         if exc.status != 422:
             raise
-        values: dict[str, Any] = {k: v for k, v in form.multi_items() if isinstance(v, str)}
-        values["doc_list"] = form.getlist("doc")
-        return await run_in_threadpool(_form_page, request, viewer, None, procedure, values,
+        return await run_in_threadpool(_form_page, request, viewer, None, procedure, _entered(form),
                                        [Problem(exc.code, exc.detail, field=exc.field)], 422)
     return Response(renderer().html(context), media_type="text/html; charset=utf-8",
                     headers={"Content-Security-Policy": HTML_POLICY})
