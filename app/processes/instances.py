@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
-from weakref import WeakKeyDictionary
 
 import orjson
 from sqlalchemy import inspect
@@ -41,11 +40,6 @@ MAX_STEPS_TO_OPEN = 20
 # session.info key: {instance id: whether it waited on a timer before this command's change}, so a listener
 # keeping timer jobs in step can skip its lookup when there was and is no timer.
 TIMER_WAITS_BEFORE = "motcua_timer_waits_before"
-
-# Whether a workflow waited on any event when it was loaded. Its wait rows mirror exactly those waiting tasks
-# (snapshot.waits, written by every save in the same transaction as the state), so _save can skip replacing
-# rows that cannot exist. A workflow not found here (started, or loaded elsewhere) has its rows replaced.
-_WAITED_BEFORE: "WeakKeyDictionary[Any, bool]" = WeakKeyDictionary()
 
 # Called after every saved change of an instance, inside its transaction.
 InstanceListener = Callable[[Session, ProcessInstance, list[HumanTask], list[Wait], datetime], None]
@@ -148,7 +142,7 @@ class InstanceService:
         )
         session.add(row)
         _pin(session, row)
-        return self._save(session, row, model, workflow, events, actor, now)
+        return self._save(session, row, model, workflow, events, actor, now, waited_before=False)
 
     def complete_in(self, session: Session, task_id: str, variables: dict[str, Any],
                     actor: str | None = None) -> InstanceView:
@@ -163,13 +157,14 @@ class InstanceService:
         if task_row.status != "open":
             raise Conflict(f"Bước '{task_row.element_id}' đã được xử lý ({task_row.status})")
         validate_submission(task_row.form, variables, task_row.element_id)
-        model, workflow = self._loaded(session, row)
+        model, workflow, waited = self._loaded(session, row)
         now = _now()
         self.engine.complete_task(workflow, task_id, variables, calendar=self._calendar(session), now=now)
         repo.close_tasks(session, [task_row], "completed", now, actor)
         events = [Event(process_instance_id=row.id, type="task.completed", element_id=task_row.element_id,
                         actor=actor, at=now, data={"taskId": task_id, "variables": _jsonable(variables)})]
-        return self._save(session, row, model, workflow, events, actor, now, open_before=list(rows.values()))
+        return self._save(session, row, model, workflow, events, actor, now, open_before=list(rows.values()),
+                          waited_before=waited)
 
     def message_in(self, session: Session, name: str, *, business_key: str | None, instance_id: str | None,
                    variables: dict[str, Any], actor: str | None) -> InstanceView:
@@ -180,26 +175,26 @@ class InstanceService:
         if len(waiting) > 1:
             raise InvalidInput(f"Nhiều hồ sơ cùng chờ thông điệp '{name}'; hãy chỉ rõ businessKey hoặc "
                                "processInstanceId", code="ambiguous_correlation", field="businessKey")
-        row, model, workflow = self._load(session, waiting[0])
+        row, model, workflow, waited = self._load(session, waiting[0])
         now = _now()
         caught = self.engine.deliver_message(workflow, name, variables, calendar=self._calendar(session), now=now)
         if not caught:
             raise Conflict(f"Hồ sơ không còn chờ thông điệp '{name}'")
         events = [Event(process_instance_id=row.id, type="message.received", element_id=caught[0], actor=actor,
                         at=now, data={"messageName": name, "variables": _jsonable(variables)})]
-        return self._save(session, row, model, workflow, events, actor, now)
+        return self._save(session, row, model, workflow, events, actor, now, waited_before=waited)
 
     def fire_timer_in(self, session: Session, instance_id: str, element_id: str, *, due_at: datetime | None,
                       actor: str | None = None) -> InstanceView | None:
         """Fire a due timer; None when the instance no longer waits on it (already fired or moved on)."""
-        row, model, workflow = self._load(session, instance_id)
+        row, model, workflow, waited = self._load(session, instance_id)
         now = _now()
         fired = self.engine.fire_timers(workflow, element_id, calendar=self._calendar(session), now=now)
         if not fired:
             return None
         events = [Event(process_instance_id=row.id, type="timer.fired", element_id=element_id, actor=actor, at=now,
                         data={"taskIds": fired, "dueAt": due_at.isoformat() if due_at else None})]
-        return self._save(session, row, model, workflow, events, actor, now)
+        return self._save(session, row, model, workflow, events, actor, now, waited_before=waited)
 
     def set_suspended_in(self, session: Session, instance_id: str, suspended: bool, *, reason: str | None,
                          actor: str | None) -> ProcessInstance:
@@ -298,18 +293,20 @@ class InstanceService:
         row = self.lock_in(session, instance_id)
         return (row, *self._loaded(session, row))
 
-    def _loaded(self, session: Session, row: ProcessInstance) -> tuple[ProcessModel, Any]:
+    def _loaded(self, session: Session, row: ProcessInstance) -> tuple[ProcessModel, Any, bool]:
+        """The model, the workflow rebuilt from the row, and whether it waits on any event: the instance's wait
+        rows mirror exactly those waiting tasks (every save writes both in one transaction)."""
         if row.status != "running":
             raise Conflict(f"Phiên chạy đang ở trạng thái '{row.status}', không thể thao tác")
         model = self.deployments.model_of(session, row.definition_id)
         workflow = self.engine.load(model, row.state)
-        _WAITED_BEFORE[workflow] = bool(workflow.event_manager.tasks)
-        return model, workflow
+        return model, workflow, bool(workflow.event_manager.tasks)
 
     def _save(self, session: Session, row: ProcessInstance, model: ProcessModel, workflow: Any,
               events: list[Event], actor: str | None, now: datetime, *,
-              open_before: list[HumanTask] | None = None) -> InstanceView:
-        """`open_before`: the instance's open task rows, when the caller read them after the instance lock."""
+              open_before: list[HumanTask] | None = None, waited_before: bool = True) -> InstanceView:
+        """`open_before`: the instance's open task rows, when the caller read them after the instance lock.
+        `waited_before`: whether wait rows may exist (False skips replacing them when there are none to write)."""
         snapshot = self.engine.snapshot(model, workflow)
         values: dict[str, Any] = {"state": self.engine.dump(workflow), "variables": _jsonable(snapshot.variables),
                                   "updated_at": now}
@@ -322,9 +319,8 @@ class InstanceService:
         tasks = self._sync_tasks(session, row, snapshot, events, now, self._calendar(session), open_before)
         waits = [Wait(process_instance_id=row.id, kind=w.kind, name=w.name, element_id=w.element_id,
                       due_at=w.due_at) for w in snapshot.waits]
-        waited = _WAITED_BEFORE.pop(workflow, True)  # popped: after this save the rows mirror `waits`
         # Waiting on nothing before nor after: there are no wait rows to replace.
-        replaced = repo.replace_waits(session, row.id, waits) if waits or waited else []
+        replaced = repo.replace_waits(session, row.id, waits) if waits or waited_before else []
         session.info.setdefault(TIMER_WAITS_BEFORE, {})[row.id] = "timer" in replaced
         repo.append_events(session, events)
         for listener in self.listeners:

@@ -42,7 +42,7 @@ class InstanceOperations:
 
     def move_token_in(self, session: Session, instance_id: str, *, to_element_id: str, from_task_id: str | None,
                       reason: str | None, actor: str | None) -> InstanceView:
-        row, model, workflow = self.instances._load(session, instance_id)
+        row, model, workflow, waited = self.instances._load(session, instance_id)
         reset_id = tokens.rewind(workflow, to_element_id, from_task_id)
         self.instances.engine.run(workflow)
         now = _now()
@@ -52,7 +52,7 @@ class InstanceOperations:
         for task in _reopen_rows_of_reset_tasks(session, workflow, model, now):
             events.append(Event(process_instance_id=row.id, type="task.reopened", element_id=task.element_id,
                                 actor=actor, at=now, data={"taskId": task.id}))
-        return self.instances._save(session, row, model, workflow, events, actor, now)
+        return self.instances._save(session, row, model, workflow, events, actor, now, waited_before=waited)
 
 
 def _reopen_rows_of_reset_tasks(session: Session, workflow: BpmnWorkflow, model: ProcessModel,
