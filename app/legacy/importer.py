@@ -33,6 +33,7 @@ from app.dossiers.requests import ReceptionRequest
 from app.dossiers.status import DVCQG_CODE, Status, stage_of
 from app.errors import MotcuaError
 from app.integrations.inbound import InboundOnce, request_hash
+from persistence import repositories as repo
 from persistence.dossier_models import Dossier, DossierDocument, Procedure
 from persistence.integration_models import ProcessedMessage
 from persistence.models import Event, ProcessDefinition, ProcessInstance
@@ -154,8 +155,8 @@ class LegacyImporter:
     """Imports in batches, one transaction each: every row is checked first and a refused row is left out
     of its batch; finished dossiers are written with bulk inserts (no workflow to run: their instance is
     recorded terminated and archived, its history in events); in-flight ones go through the reception with
-    their instance moved to the step in memory, each in a savepoint. A batch failing on something
-    unexpected is retried row by row, so one bad row never costs the others."""
+    their instance moved to the step in memory (a row the engine refuses sends the batch round again without
+    it). A batch failing on something unexpected is retried row by row, so one bad row never costs the others."""
 
     def __init__(self, reception: ReceptionService, inbound: InboundOnce) -> None:
         self.reception = reception
@@ -313,11 +314,11 @@ class LegacyImporter:
                               "definition_version": definition.version, "business_key": dossier.code,
                               "status": "terminated", "state": b"", "variables": draft.variables(), "version": 1,
                               "created_at": now, "updated_at": now, "ended_at": now, "archived_at": now})
-            events += [
-                _event(instance_id, "instance.started", now, {"definitionId": definition.id,
-                                                              "businessKey": dossier.code}),
-                _event(instance_id, "dossier.received", now, draft.received_event()),
-                _event(instance_id, "instance.terminated", now, {"reason": FINISHED_REASON})]
+            events += [Event(process_instance_id=instance_id, type=kind, actor=ACTOR, at=now, data=data)
+                       for kind, data in (("instance.started", {"definitionId": definition.id,
+                                                                 "businessKey": dossier.code}),
+                                          ("dossier.received", draft.received_event()),
+                                          ("instance.terminated", {"reason": FINISHED_REASON}))]
             finished_at = checked.finished_at
             assert finished_at is not None
             dossier.process_instance_id = instance_id
@@ -337,7 +338,7 @@ class LegacyImporter:
         session.execute(insert(ProcessInstance.__table__), instances)
         session.execute(insert(Dossier.__table__), dossiers)
         session.execute(insert(DossierDocument.__table__), documents)
-        session.execute(insert(Event.__table__), events)
+        repo.append_events(session, events)
         return answers
 
     def _write_in_flight(self, session: Session, checked: _Checked) -> "dict[str, Any] | Outcome":
@@ -419,11 +420,6 @@ def _request(row: dict[str, str], procedure: Procedure, received_at: datetime) -
 
 def _legacy(row: dict[str, str]) -> dict[str, Any]:
     return {"legacy": {"id": row["legacy_id"], "system": row.get("source_system"), "code": row.get("legacy_code")}}
-
-
-def _event(instance_id: str, kind: str, at: datetime, data: dict[str, Any]) -> dict[str, Any]:
-    return {"process_instance_id": instance_id, "type": kind, "element_id": None, "actor": ACTOR, "at": at,
-            "data": data}
 
 
 def _values(entity: Any) -> dict[str, Any]:
