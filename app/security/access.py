@@ -44,7 +44,8 @@ class Owner(Protocol):
     competent_unit: str
 
 
-_OWNER = (Dossier.code, Dossier.status.label("dossier_status"), Dossier.receiving_unit, Dossier.competent_unit)
+# Selected beside the instance's status (labelled instance_status), so a result row is itself an Owner.
+_OWNER = (Dossier.code, Dossier.status, Dossier.receiving_unit, Dossier.competent_unit)
 
 
 def dossier(session: Session, who: Principal, code: str) -> Target:
@@ -56,26 +57,17 @@ def dossier(session: Session, who: Principal, code: str) -> Target:
 
 
 def instance(session: Session, who: Principal, instance_id: str) -> Target:
-    found = session.execute(select(ProcessInstance.status, *_OWNER)
+    found = session.execute(select(ProcessInstance.status.label("instance_status"), *_OWNER)
                             .outerjoin(Dossier, Dossier.process_instance_id == ProcessInstance.id)
                             .where(ProcessInstance.id == instance_id)).first()
     if found is None:
         return NOTHING
-    return _instance_target(who, instance_id, found.status, _owner(found))
+    return _instance_target(who, instance_id, found.instance_status, _owner(found))
 
 
 def _owner(found: Any) -> Owner | None:
-    if found.code is None:
-        return None
-    return _OwnerColumns(found.code, found.dossier_status, found.receiving_unit, found.competent_unit)
-
-
-@dataclass(frozen=True)
-class _OwnerColumns:
-    code: str
-    status: str
-    receiving_unit: str
-    competent_unit: str
+    """The dossier's columns of a scoping row, None for an instance without a dossier (the outer join)."""
+    return found if found.code is not None else None
 
 
 def _instance_target(who: Principal, instance_id: str, status: str, owner: Owner | None) -> Target:
