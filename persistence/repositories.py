@@ -81,10 +81,37 @@ def replace_waits(session: Session, instance_id: str, waits: list[Wait]) -> list
     """Answers the kinds of the waits replaced (RETURNING: no extra query). The new rows go in as one Core
     INSERT: nobody reads a wait's id back in the command that wrote it."""
     replaced = session.execute(_DELETE_WAITS, {"instance_id": instance_id}).scalars().all()
+    insert_waits(session, waits)
+    return list(replaced)
+
+
+def insert_waits(session: Session, waits: Sequence[Wait]) -> None:
     if waits:
         session.execute(_INSERT_WAIT, [{"process_instance_id": w.process_instance_id, "kind": w.kind, "name": w.name,
                                         "element_id": w.element_id, "due_at": w.due_at} for w in waits])
-    return list(replaced)
+
+
+def with_defaults(entity: Any) -> Any:
+    """A transient ORM object with each unset column given its plain default, as an INSERT would store it:
+    what is computed from the object before it is written (a payload, say) then sees the stored values."""
+    for column in entity.__table__.columns:
+        if getattr(entity, column.key) is None and column.default is not None and column.default.is_scalar:
+            setattr(entity, column.key, column.default.arg)
+    return entity
+
+
+def row_values(entity: Any) -> dict[str, Any]:
+    """A transient ORM object as a bulk-insert row, its defaults filled in (so every row of one insert has the
+    same keys); an unset primary key is left to the database."""
+    with_defaults(entity)
+    return {c.key: getattr(entity, c.key) for c in entity.__table__.columns
+            if getattr(entity, c.key) is not None or not c.primary_key}
+
+
+def insert_instances(session: Session, rows: list[dict[str, Any]]) -> None:
+    """New process_instances rows as one INSERT (the bulk start of an import)."""
+    if rows:
+        session.execute(insert(ProcessInstance.__table__), rows)
 
 
 _WAITS = Wait.__table__

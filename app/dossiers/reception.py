@@ -43,7 +43,7 @@ class ReceptionService:
                       open_at: str | None = None, submit: dict[str, Any] | None = None) -> DossierView:
         """Number the checked dossier (unless the caller numbered it) and start its instance; `open_at`/`submit`:
         the instance starts already moved on to that step (work done in another system; InstanceService.start_in)."""
-        dossier, procedure, receiving, competent = draft.dossier, draft.procedure, draft.receiving, draft.competent
+        dossier, procedure, competent = draft.dossier, draft.procedure, draft.competent
         code = dossier.code = dossier.code or next_code(session, competent.code, dossier.received_at)
         instance = self.instances.start_in(
             session, key=procedure.diagram_key, business_key=code, actor=actor, now=draft.now,
@@ -56,8 +56,7 @@ class ReceptionService:
         session.add_all(draft.documents)
         session.add(Event(process_instance_id=instance.id, type="dossier.received", actor=actor, at=draft.now,
                           data=draft.received_event()))
-        self.tracker.changes.announce(session, dossier, DossierChange(
-            "received", draft.now, actor, f"Tiếp nhận hồ sơ tại {receiving.name}"))
+        self.tracker.changes.announce(session, dossier, draft.received_change(actor))
         self.tracker.sync(session, dossier, self.instances.instance_row(session, instance.id),
                           list(repo.open_tasks_of(session, [instance.id])),
                           list(repo.waits_of(session, [instance.id])), draft.now)
@@ -183,6 +182,9 @@ class Draft:
         return {"dossier_code": d.code, "procedure_code": d.procedure_code, "channel": d.channel,
                 "receiving_unit": d.receiving_unit, "competent_unit": d.competent_unit, "moh_route": d.moh_route,
                 "fee_total": d.fee_total, "boundary_free_transfer": d.receiving_unit != d.competent_unit}
+
+    def received_change(self, actor: str | None) -> DossierChange:
+        return DossierChange("received", self.now, actor, f"Tiếp nhận hồ sơ tại {self.receiving.name}")
 
     def received_event(self) -> dict[str, Any]:
         d = self.dossier

@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from app.calendar.service import CalendarService
+from app.calendar.workdays import WorkingCalendar
 from app.dossiers.changes import DossierChange, DossierChanges
 from app.dossiers.status import DVCQG_CODE, LABEL_VI, Status, stage_of
 from persistence.dossier_models import Dossier
@@ -33,37 +34,53 @@ class DossierTracker:
 
     def sync(self, session: Session, dossier: Dossier, instance: ProcessInstance, tasks: list[HumanTask],
              waits: list[Wait], now: datetime) -> None:
-        step = next((t.properties.get("motcua:step") for t in tasks if t.properties.get("motcua:step")), None)
-        waiting_ministry = any(w.kind == "message" and w.name == MINISTRY_MESSAGE for w in waits)
-        status = Status(dossier.status)
-        before = (dossier.status, dossier.current_step)
-        if instance.status == "completed" and status in (Status.ACCEPTED, Status.IN_PROGRESS, Status.FINISHED):
-            status = Status.RETURNED
+        change = follow(dossier, instance.status, tasks, waits, now)
+        if change is not None:
+            self.changes.announce(session, dossier, change)
+        if any(budget is not None for _, budget in _missing_budgets(tasks)):
+            fill_due_times(tasks, self.calendars.working_calendar(session), now)
+
+
+def follow(dossier: Dossier, instance_status: str, tasks: list[HumanTask], waits: list[Wait],
+           now: datetime) -> DossierChange | None:
+    """Moves the dossier's status, stage and step to where its instance is; the change to announce, if any."""
+    step = next((t.properties.get("motcua:step") for t in tasks if t.properties.get("motcua:step")), None)
+    waiting_ministry = any(w.kind == "message" and w.name == MINISTRY_MESSAGE for w in waits)
+    status = Status(dossier.status)
+    before = (dossier.status, dossier.current_step)
+    if instance_status == "completed" and status in (Status.ACCEPTED, Status.IN_PROGRESS, Status.FINISHED):
+        status = Status.RETURNED
+        dossier.finished_at = dossier.finished_at or now
+        dossier.returned_at = now
+    elif instance_status == "running":
+        if step == "return":
+            status = Status.FINISHED
             dossier.finished_at = dossier.finished_at or now
-            dossier.returned_at = now
-        elif instance.status == "running":
-            if step == "return":
-                status = Status.FINISHED
-                dossier.finished_at = dossier.finished_at or now
-            elif status == Status.ACCEPTED and (waiting_ministry or step not in (None, "assign")):
-                status = Status.IN_PROGRESS
-        dossier.status = status.value
-        dossier.status_code = DVCQG_CODE[status]
-        dossier.current_step = step or ("ministry" if waiting_ministry else None)
-        dossier.stage = stage_of(status, step, waiting_ministry)
-        dossier.updated_at = now
-        if (dossier.status, dossier.current_step) != before:
-            actor = next((t.completed_by for t in tasks if t.completed_by), None)
-            self.changes.announce(session, dossier, DossierChange(
-                "step", now, actor, f"{LABEL_VI[status]}" + (f" — bước {dossier.current_step}"
-                                                               if dossier.current_step else "")))
-        budgets = [(t, _workdays(t.properties.get("motcua:workdays"))) for t in tasks
-                   if t.due_at is None and t.status == "open"]
-        if any(budget is not None for _, budget in budgets):
-            calendar = self.calendars.working_calendar(session)
-            for task, budget in budgets:
-                if budget is not None:
-                    task.due_at = calendar.deadline(now, budget)
+        elif status == Status.ACCEPTED and (waiting_ministry or step not in (None, "assign")):
+            status = Status.IN_PROGRESS
+    dossier.status = status.value
+    dossier.status_code = DVCQG_CODE[status]
+    dossier.current_step = step or ("ministry" if waiting_ministry else None)
+    dossier.stage = stage_of(status, step, waiting_ministry)
+    dossier.updated_at = now
+    if (dossier.status, dossier.current_step) == before:
+        return None
+    actor = next((t.completed_by for t in tasks if t.completed_by), None)
+    return DossierChange("step", now, actor, f"{LABEL_VI[status]}" + (f" — bước {dossier.current_step}"
+                                                                      if dossier.current_step else ""))
+
+
+def fill_due_times(tasks: list[HumanTask], calendar: WorkingCalendar, now: datetime) -> None:
+    """Open tasks without a due time but with a step budget (`motcua:workdays`) are due that many working days
+    from now."""
+    for task, budget in _missing_budgets(tasks):
+        if budget is not None:
+            task.due_at = calendar.deadline(now, budget)
+
+
+def _missing_budgets(tasks: list[HumanTask]) -> list[tuple[HumanTask, float | None]]:
+    return [(t, _workdays(t.properties.get("motcua:workdays"))) for t in tasks
+            if t.due_at is None and t.status == "open"]
 
 
 def _workdays(value: str | None) -> float | None:

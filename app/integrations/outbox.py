@@ -1,8 +1,11 @@
 """Writing outbox rows inside the change's transaction, and the listeners that decide what to write."""
 
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from app.dossiers.changes import DossierChange
@@ -18,17 +21,43 @@ PAYMENT_REQUEST = "payment.request"
 NOTIFY = "notify"
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One message a listener wants sent about a dossier."""
+
+    topic: str
+    kind: str
+    payload: dict[str, Any]
+
+
 def enqueue(session: Session, topic: str, aggregate: str, kind: str, payload: dict[str, Any]) -> OutboxMessage:
     # The caller has flushed its change of the aggregate, so on PostgreSQL this transaction holds the
     # dossier's row lock (and on SQLite the write lock): the next sequence number cannot be taken twice.
     last = session.scalar(select(func.max(OutboxMessage.sequence))
                           .where(OutboxMessage.topic == topic, OutboxMessage.aggregate == aggregate))
     sequence = (last or 0) + 1
-    message = OutboxMessage(topic=topic, aggregate=aggregate, sequence=sequence, kind=kind,
-                            idempotency_key=f"{topic}:{aggregate}:{sequence}", payload=payload,
-                            status="pending", attempts=0)
+    message = OutboxMessage(**_row(topic, aggregate, sequence, kind, payload))
     session.add(message)
     return message
+
+
+def insert_for_new_dossiers(session: Session, messages: list[tuple[str, Outgoing]], now: datetime) -> None:
+    """(dossier code, message) pairs, in announcement order, for dossiers first written in this transaction:
+    their sequences start at 1, so no number needs reading. One INSERT."""
+    sequences: dict[tuple[str, str], int] = defaultdict(int)
+    rows = []
+    for aggregate, message in messages:
+        sequences[(message.topic, aggregate)] += 1
+        rows.append({**_row(message.topic, aggregate, sequences[(message.topic, aggregate)], message.kind,
+                            message.payload), "next_attempt_at": now, "created_at": now})
+    if rows:
+        session.execute(insert(OutboxMessage.__table__), rows)
+
+
+def _row(topic: str, aggregate: str, sequence: int, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    return {"topic": topic, "aggregate": aggregate, "sequence": sequence, "kind": kind,
+            "idempotency_key": f"{topic}:{aggregate}:{sequence}", "payload": payload, "status": "pending",
+            "attempts": 0}
 
 
 def _documents(session: Session, code: str) -> list[DossierDocument]:
@@ -36,56 +65,84 @@ def _documents(session: Session, code: str) -> list[DossierDocument]:
                                 .order_by(DossierDocument.id)))
 
 
+# Each listener's `outgoing` decides from the dossier alone (no database): the bulk import calls it for new
+# dossiers; `__call__` reads what a live change needs (documents, earlier messages) and enqueues.
+
 class DvcqgSync:
     """Every announced dossier change becomes one message to the national portal: dossier + step."""
 
+    def outgoing(self, dossier: Dossier, change: DossierChange, documents: list[DossierDocument],
+                 procedure: Procedure | None) -> Outgoing:
+        return Outgoing(DVCQG, f"dossier.{change.kind}", {
+            "dossier": dossier_payload(dossier, documents),
+            "step": step_payload(dossier, change.kind, change.at, change.actor, change.content)})
+
     def __call__(self, session: Session, dossier: Dossier, change: DossierChange) -> None:
         session.flush()
-        payload = {"dossier": dossier_payload(dossier, _documents(session, dossier.code)),
-                   "step": step_payload(dossier, change.kind, change.at, change.actor, change.content)}
-        enqueue(session, DVCQG, dossier.code, f"dossier.{change.kind}", payload)
+        message = self.outgoing(dossier, change, _documents(session, dossier.code), None)
+        enqueue(session, message.topic, dossier.code, message.kind, message.payload)
 
 
 class MohHandover:
     """A dossier that reaches the ministry step is handed to the Ministry's system, once."""
 
-    def __call__(self, session: Session, dossier: Dossier, change: DossierChange) -> None:
+    def outgoing(self, dossier: Dossier, change: DossierChange, documents: list[DossierDocument],
+                 procedure: Procedure | None) -> Outgoing | None:
         if not (dossier.moh_route and dossier.current_step == "ministry" and dossier.moh_remote_id is None):
+            return None
+        return Outgoing(MOH, MOH_HANDOVER, {"dossier": dossier_payload(dossier, documents)})
+
+    def __call__(self, session: Session, dossier: Dossier, change: DossierChange) -> None:
+        if self.outgoing(dossier, change, [], None) is None:
             return
         session.flush()
         already = session.scalar(select(exists().where(OutboxMessage.topic == MOH,
                                                        OutboxMessage.aggregate == dossier.code,
                                                        OutboxMessage.kind == MOH_HANDOVER)))
         if not already:
-            enqueue(session, MOH, dossier.code, MOH_HANDOVER,
-                    {"dossier": dossier_payload(dossier, _documents(session, dossier.code))})
+            message = self.outgoing(dossier, change, _documents(session, dossier.code), None)
+            assert message is not None
+            enqueue(session, message.topic, dossier.code, message.kind, message.payload)
 
 
 class PaymentRequest:
     """A fee-bearing dossier not paid at reception gets a payment request on the payment platform."""
 
-    def __call__(self, session: Session, dossier: Dossier, change: DossierChange) -> None:
+    def outgoing(self, dossier: Dossier, change: DossierChange, documents: list[DossierDocument],
+                 procedure: Procedure | None) -> Outgoing | None:
         if change.kind != "received" or dossier.fee_total <= 0 or dossier.fee_paid:
-            return
-        session.flush()
-        procedure = session.get(Procedure, dossier.procedure_code)
-        enqueue(session, PAYMENT, dossier.code, PAYMENT_REQUEST, {
+            return None
+        return Outgoing(PAYMENT, PAYMENT_REQUEST, {
             "reference": dossier.code, "amount": dossier.fee_total,
             "items": [{"code": f["code"], "name": f["name"], "amount": f["amount"]}
                       for f in (procedure.fees if procedure else [])],
             "payer": {"name": (dossier.applicant or {}).get("name"), "idNumber": dossier.applicant_id_number},
         })
 
+    def __call__(self, session: Session, dossier: Dossier, change: DossierChange) -> None:
+        if self.outgoing(dossier, change, [], None) is None:
+            return
+        session.flush()
+        message = self.outgoing(dossier, change, [], session.get(Procedure, dossier.procedure_code))
+        assert message is not None
+        enqueue(session, message.topic, dossier.code, message.kind, message.payload)
+
 
 class StaffNotices:
     """Overdue dossiers and due apology letters become `notify` rows for the unit's notification channel
     (SMS / e-mail gateway); until one is configured they wait, visible in GET /api/v1/outbox."""
 
-    def __call__(self, session: Session, dossier: Dossier, change: DossierChange) -> None:
+    def outgoing(self, dossier: Dossier, change: DossierChange, documents: list[DossierDocument],
+                 procedure: Procedure | None) -> Outgoing | None:
         if change.kind not in ("overdue", "apology_due"):
-            return
-        session.flush()
-        enqueue(session, NOTIFY, dossier.code, f"dossier.{change.kind}", {
+            return None
+        return Outgoing(NOTIFY, f"dossier.{change.kind}", {
             "dossierCode": dossier.code, "competentUnit": dossier.competent_unit,
             "receivingUnit": dossier.receiving_unit, "appointmentAt": dossier.appointment_at.isoformat(),
             "message": change.content})
+
+    def __call__(self, session: Session, dossier: Dossier, change: DossierChange) -> None:
+        message = self.outgoing(dossier, change, [], None)
+        if message is not None:
+            session.flush()
+            enqueue(session, message.topic, dossier.code, message.kind, message.payload)

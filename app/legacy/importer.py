@@ -33,6 +33,7 @@ from app.dossiers.requests import ReceptionRequest
 from app.dossiers.status import DVCQG_CODE, Status, stage_of
 from app.errors import MotcuaError
 from app.integrations.inbound import InboundOnce, request_hash
+from app.legacy.in_flight import InFlight, write_in_flight
 from persistence import repositories as repo
 from persistence.dossier_models import Dossier, DossierDocument, Procedure
 from persistence.integration_models import ProcessedMessage
@@ -154,9 +155,10 @@ class _Checked:
 class LegacyImporter:
     """Imports in batches, one transaction each: every row is checked first and a refused row is left out
     of its batch; finished dossiers are written with bulk inserts (no workflow to run: their instance is
-    recorded terminated and archived, its history in events); in-flight ones go through the reception with
-    their instance moved to the step in memory (a row the engine refuses sends the batch round again without
-    it). A batch failing on something unexpected is retried row by row, so one bad row never costs the others."""
+    recorded terminated and archived, its history in events); in-flight ones too, with what a reception moved
+    on to their step would write (app/legacy/in_flight.py; a row the engine refuses sends the batch round again
+    without it). A batch failing on something unexpected is retried row by row, so one bad row never costs the
+    others."""
 
     def __init__(self, reception: ReceptionService, inbound: InboundOnce) -> None:
         self.reception = reception
@@ -248,10 +250,14 @@ class LegacyImporter:
                 _number(session, [c.draft.dossier for c in checked_rows])
                 answers = self._write_finished(session, [c for c in checked_rows if c.finished_at])
                 in_flight = [c for c in checked_rows if not c.finished_at]
-                refused = [(c, self._write_in_flight(session, c)) for c in in_flight]
-                if any(isinstance(answer, Outcome) for _, answer in refused):
-                    raise _InFlightRefused([(c.candidate, a) for c, a in refused if isinstance(a, Outcome)])
-                answers += [(c, a) for c, a in refused if not isinstance(a, Outcome)]
+                written = write_in_flight(self.reception, session, [
+                    InFlight(c.draft, c.step or "", c.appointment_at, _legacy(c.candidate.row)) for c in in_flight],
+                    calendar, ACTOR, SUBMIT)
+                refused = [(c.candidate, _refused(c.candidate, a)) for c, a in zip(in_flight, written, strict=True)
+                           if isinstance(a, MotcuaError)]
+                if refused:
+                    raise _InFlightRefused(refused)
+                answers += [(c, a) for c, a in zip(in_flight, written, strict=True) if not isinstance(a, MotcuaError)]
                 if answers:
                     session.execute(insert(ProcessedMessage.__table__), [
                         {"key": c.candidate.key, "request_hash": c.candidate.digest, "status_code": 200,
@@ -307,7 +313,7 @@ class LegacyImporter:
             dossier, now = draft.dossier, draft.now
             key = draft.procedure.diagram_key
             if key not in definitions:
-                definitions[key] = self.instances._definition(session, key, None)
+                definitions[key] = self.instances.definition(session, key)
             definition = definitions[key]
             instance_id = str(uuid.uuid4())
             instances.append({"id": instance_id, "definition_id": definition.id, "key": definition.key,
@@ -330,29 +336,16 @@ class LegacyImporter:
             dossier.result = {**_legacy(row), "number": row["result_number"], "note": row.get("result_note"),
                               "returnedAt": finished_at.isoformat(), "returnedBy": ACTOR}
             dossier.version = 1
-            dossiers.append(_values(dossier))
+            dossiers.append(repo.row_values(dossier))
             for document in draft.documents:
                 document.dossier_code = dossier.code
-                documents.append(_values(document))
+                documents.append(repo.row_values(document))
             answers.append((checked, {"code": dossier.code, "status": dossier.status, "step": None}))
         session.execute(insert(ProcessInstance.__table__), instances)
         session.execute(insert(Dossier.__table__), dossiers)
         session.execute(insert(DossierDocument.__table__), documents)
         repo.append_events(session, events)
         return answers
-
-    def _write_in_flight(self, session: Session, checked: _Checked) -> "dict[str, Any] | Outcome":
-        """Through the reception (so its outbox messages, task rows, due dates and waits are the usual ones),
-        the instance moved to the step in memory and saved once. A refusal comes before anything is written."""
-        dossier = checked.draft.dossier
-        if checked.appointment_at:
-            dossier.appointment_at = checked.appointment_at
-        dossier.result = _legacy(checked.candidate.row)
-        try:
-            self.reception.receive_draft(session, checked.draft, ACTOR, open_at=checked.step, submit=SUBMIT)
-        except MotcuaError as exc:
-            return _refused(checked.candidate, exc)
-        return {"code": dossier.code, "status": dossier.status, "step": dossier.current_step}
 
     def _failed(self, candidate: _Candidate, exc: SQLAlchemyError | MotcuaError) -> Outcome:
         """One row's transaction failed on something no check foresaw: a concurrent import of the same
@@ -420,19 +413,6 @@ def _request(row: dict[str, str], procedure: Procedure, received_at: datetime) -
 
 def _legacy(row: dict[str, str]) -> dict[str, Any]:
     return {"legacy": {"id": row["legacy_id"], "system": row.get("source_system"), "code": row.get("legacy_code")}}
-
-
-def _values(entity: Any) -> dict[str, Any]:
-    """A transient ORM object as a bulk-insert row: what it holds, else the column's plain default (so every
-    row of one insert has the same keys)."""
-    out = {}
-    for column in entity.__table__.columns:
-        value = getattr(entity, column.key)
-        if value is None and column.default is not None and column.default.is_scalar:
-            value = column.default.arg
-        if value is not None or not column.primary_key:
-            out[column.key] = value
-    return out
 
 
 def _moment(row: dict[str, str], name: str) -> datetime:

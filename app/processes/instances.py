@@ -11,6 +11,7 @@ saved change in that same transaction.
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,7 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.engine import timers
 from app.engine.model import ElementInfo, ProcessModel
-from app.engine.runtime import Snapshot, WorkflowEngine
+from app.engine.runtime import ReadyTask, Snapshot, WorkflowEngine
 from app.errors import Conflict, InvalidInput, NotFound
 from app.processes.deployments import DeploymentService
 from app.processes.due_dates import resolve_due
@@ -126,7 +127,7 @@ class InstanceService:
         """`open_at`: complete the open tasks with `submit` (in memory, saved once) until a task of that element
         or `motcua:step` is open; InvalidInput `step_not_reached` (before anything is written) when the main path
         never stops there."""
-        definition = self._definition(session, key, definition_id)
+        definition = self.definition(session, key, definition_id)
         model = self.deployments.model_of(session, definition.id)
         now = now or _now()
         workflow = self.engine.start(model, variables or {}, calendar=self._calendar(session), now=now)
@@ -134,7 +135,8 @@ class InstanceService:
         events = [Event(process_instance_id=instance_id, type="instance.started", actor=actor, at=now,
                         data={"definitionId": definition.id, "businessKey": business_key})]
         if open_at is not None:
-            self._complete_until(session, instance_id, model, workflow, open_at, submit or {}, events, actor, now)
+            self._complete_until(self._calendar(session), instance_id, model, workflow, open_at, submit or {}, events,
+                                 actor, now)
         row = ProcessInstance(
             id=instance_id, definition_id=definition.id, key=definition.key,
             definition_version=definition.version, business_key=business_key, status="running",
@@ -232,7 +234,7 @@ class InstanceService:
         self._notify(session, row, now)
         return row
 
-    def _complete_until(self, session: Session, instance_id: str, model: ProcessModel, workflow: Any,
+    def _complete_until(self, calendar: timers.TimerCalendar, instance_id: str, model: ProcessModel, workflow: Any,
                         open_at: str, submit: dict[str, Any], events: list[Event], actor: str | None,
                         now: datetime) -> None:
         for _ in range(MAX_STEPS_TO_OPEN):
@@ -244,11 +246,55 @@ class InstanceService:
                 break
             task = ready[0]
             validate_submission(task.info.form if task.info else None, submit, task.element_id)
-            self.engine.complete_task(workflow, task.id, submit, calendar=self._calendar(session), now=now)
+            self.engine.complete_task(workflow, task.id, submit, calendar=calendar, now=now)
             events.append(Event(process_instance_id=instance_id, type="task.completed", element_id=task.element_id,
                                 actor=actor, at=now, data={"taskId": task.id, "variables": _jsonable(submit)}))
         raise InvalidInput(f"Quy trình hiện hành không dừng ở bước '{open_at}' trên đường xử lý chính",
                            code="step_not_reached", field="step")
+
+    # --- many new instances at once (bulk import) ---------------------------------------------------
+
+    def start_detached(self, definition: ProcessDefinition, model: ProcessModel, *, business_key: str,
+                       variables: dict[str, Any], actor: str | None, now: datetime, calendar: timers.TimerCalendar,
+                       open_at: str | None = None, submit: dict[str, Any] | None = None) -> "Started":
+        """What `start_in` would write for a new instance, built in memory and written by `insert_started`:
+        the same engine run, task rows, waits and history events."""
+        workflow = self.engine.start(model, variables, calendar=calendar, now=now)
+        instance_id = str(uuid.uuid4())
+        events = [Event(process_instance_id=instance_id, type="instance.started", actor=actor, at=now,
+                        data={"definitionId": definition.id, "businessKey": business_key})]
+        if open_at is not None:
+            self._complete_until(calendar, instance_id, model, workflow, open_at, submit or {}, events, actor, now)
+        snapshot = self.engine.snapshot(model, workflow)
+        completed = snapshot.status == "completed"
+        row = {"id": instance_id, "definition_id": definition.id, "key": definition.key,
+               "definition_version": definition.version, "business_key": business_key,
+               "status": "completed" if completed else "running", "state": self.engine.dump(workflow),
+               "variables": _jsonable(snapshot.variables), "version": 1, "created_at": now, "updated_at": now,
+               "ended_at": now if completed else None}
+        if completed:
+            events.append(Event(process_instance_id=instance_id, type="instance.completed", actor=actor, at=now))
+        tasks = []
+        for ready in snapshot.ready_tasks:
+            tasks.append(_new_task(instance_id, ready, now, calendar, snapshot.variables))
+            events.append(Event(process_instance_id=instance_id, type="task.created", element_id=ready.element_id,
+                                at=now, data={"taskId": ready.id}))
+        waits = [Wait(process_instance_id=instance_id, kind=w.kind, name=w.name, element_id=w.element_id,
+                      due_at=w.due_at) for w in snapshot.waits]
+        return Started(row, tasks, waits, events)
+
+    def insert_started(self, session: Session, started: list["Started"]) -> None:
+        """One INSERT per table for instances from `start_detached`. The instance listeners are NOT called:
+        the caller writes what they would for a brand-new instance (the legacy import does; its test compares
+        every table with instances started one by one)."""
+        if not started:
+            return
+        repo.insert_instances(session, [s.row for s in started])
+        repo.insert_tasks(session, [t for s in started for t in s.tasks])
+        repo.insert_waits(session, [w for s in started for w in s.waits])
+        repo.append_events(session, [e for s in started for e in s.events])
+        for s in started:
+            session.info.setdefault(TIMER_WAITS_BEFORE, {})[s.row["id"]] = False
 
     # --- shared pieces ----------------------------------------------------------------------------
 
@@ -264,7 +310,8 @@ class InstanceService:
             raise NotFound(f"Không có phiên chạy '{instance_id}'", field="id")
         return row
 
-    def _definition(self, session: Session, key: str | None, definition_id: str | None) -> ProcessDefinition:
+    def definition(self, session: Session, key: str | None, definition_id: str | None = None) -> ProcessDefinition:
+        """A definition by id, else the latest version of `key`; NotFound names the field."""
         if definition_id:
             definition = session.get(ProcessDefinition, definition_id)
             if definition is None:
@@ -350,25 +397,40 @@ class InstanceService:
             if ready.id in existing:
                 open_rows.append(existing[ready.id])
                 continue
-            info = ready.info
-            task = HumanTask(
-                id=ready.id, process_instance_id=row.id, element_id=ready.element_id,
-                name=(info.name if info else None) or ready.name, lane=info.lane if info else None,
-                lane_name=info.lane_name if info else None,
-                candidate_groups=resolve_names(info.candidate_groups, ready.data) if info else [],
-                candidate_users=resolve_names(info.candidate_users, ready.data) if info else [],
-                assignee=resolve_text(info.assignee, ready.data) if info else None,
-                form=_form_with_follow_up(info, ready.data, now),
-                properties=dict(info.properties) if info else {}, status="open", created_at=now,
-                due_at=_due_of(info, ready.data, now, calendar, snapshot.variables),
-                completed_at=None, completed_by=None, overdue_at=None,
-            )
+            task = _new_task(row.id, ready, now, calendar, snapshot.variables)
             new_rows.append(task)
             events.append(Event(process_instance_id=row.id, type="task.created", element_id=ready.element_id,
                                 at=now, data={"taskId": ready.id}))
             open_rows.append(task)
         repo.insert_tasks(session, new_rows)
         return open_rows
+
+
+@dataclass
+class Started:
+    """A new instance built in memory: its process_instances row, open task rows, waits and history."""
+
+    row: dict[str, Any]
+    tasks: list[HumanTask]
+    waits: list[Wait]
+    events: list[Event]
+
+
+def _new_task(instance_id: str, ready: ReadyTask, now: datetime, calendar: timers.TimerCalendar,
+              variables: dict[str, Any]) -> HumanTask:
+    info = ready.info
+    return HumanTask(
+        id=ready.id, process_instance_id=instance_id, element_id=ready.element_id,
+        name=(info.name if info else None) or ready.name, lane=info.lane if info else None,
+        lane_name=info.lane_name if info else None,
+        candidate_groups=resolve_names(info.candidate_groups, ready.data) if info else [],
+        candidate_users=resolve_names(info.candidate_users, ready.data) if info else [],
+        assignee=resolve_text(info.assignee, ready.data) if info else None,
+        form=_form_with_follow_up(info, ready.data, now),
+        properties=dict(info.properties) if info else {}, status="open", created_at=now,
+        due_at=_due_of(info, ready.data, now, calendar, variables),
+        completed_at=None, completed_by=None, overdue_at=None,
+    )
 
 
 def _form_with_follow_up(info: ElementInfo | None, data: dict[str, Any], now: datetime) -> dict[str, Any] | None:

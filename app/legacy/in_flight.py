@@ -1,0 +1,98 @@
+"""In-flight legacy dossiers of one import batch, written with one INSERT per table.
+
+Each dossier gets what a reception moved on to its step would write (ReceptionService.receive_draft with
+`open_at`): the engine run is the same (InstanceService.start_detached), and so are the task rows, waits,
+history, dossier status (tracking.follow), outbox messages (each listener's `outgoing`) and timer jobs. What
+differs is only that nothing is read back: the rows are new, so there is no earlier task, wait, job or outbox
+sequence to look for. tests/test_legacy_import.py compares every table with the one-by-one reception.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from app.calendar.workdays import WorkingCalendar
+from app.dossiers.reception import Draft, ReceptionService
+from app.dossiers.tracking import fill_due_times, follow
+from app.engine.model import ProcessModel
+from app.errors import MotcuaError
+from app.integrations.outbox import Outgoing, insert_for_new_dossiers
+from app.jobs.timers import timer_jobs_of_new_instance
+from app.observability.metrics import count_transition
+from app.processes.instances import Started
+from persistence import repositories as repo
+from persistence.dossier_models import Dossier, DossierDocument
+from persistence.models import Event, ProcessDefinition
+
+
+@dataclass
+class InFlight:
+    """A checked and numbered dossier to start at `step`."""
+
+    draft: Draft
+    step: str
+    appointment_at: datetime | None
+    result: dict[str, Any]
+
+
+def write_in_flight(reception: ReceptionService, session: Session, rows: list[InFlight], calendar: WorkingCalendar,
+                    actor: str, submit: dict[str, Any]) -> list[dict[str, Any] | MotcuaError]:
+    """Per row, its answer (code, status, step) or the engine's refusal. Nothing is written when any row is
+    refused: the caller drops those rows and comes again."""
+    instances, changes = reception.instances, reception.tracker.changes
+    definitions: dict[str, tuple[ProcessDefinition, ProcessModel]] = {}
+    answers: list[dict[str, Any] | MotcuaError] = []
+    started: list[Started] = []
+    messages: list[tuple[str, Outgoing]] = []
+    for row in rows:
+        draft, dossier = row.draft, row.draft.dossier
+        key = draft.procedure.diagram_key
+        if key not in definitions:
+            definition = instances.definition(session, key)
+            definitions[key] = (definition, instances.deployments.model_of(session, definition.id))
+        definition, model = definitions[key]
+        try:
+            instance = instances.start_detached(
+                definition, model, business_key=dossier.code, variables=draft.variables(), actor=actor,
+                now=draft.now, calendar=calendar, open_at=row.step, submit=submit)
+        except MotcuaError as exc:
+            answers.append(exc)
+            continue
+        dossier.process_instance_id = instance.row["id"]
+        if row.appointment_at:
+            dossier.appointment_at = row.appointment_at
+        dossier.result = row.result
+        dossier.version = 1  # the ORM's version counter starts there on insert
+        repo.with_defaults(dossier)
+        for document in draft.documents:
+            document.dossier_code = dossier.code
+            repo.with_defaults(document)
+        instance.events.append(Event(process_instance_id=dossier.process_instance_id, type="dossier.received",
+                                     actor=actor, at=draft.now, data=draft.received_event()))
+        _announce(messages, changes.outgoing_for_new(dossier, draft.received_change(actor), draft.documents,
+                                                     draft.procedure), dossier)
+        change = follow(dossier, instance.row["status"], instance.tasks, instance.waits, draft.now)
+        if change is not None:
+            _announce(messages, changes.outgoing_for_new(dossier, change, draft.documents, draft.procedure), dossier)
+        fill_due_times(instance.tasks, calendar, draft.now)
+        started.append(instance)
+        answers.append({"code": dossier.code, "status": dossier.status, "step": dossier.current_step})
+    if any(isinstance(answer, MotcuaError) for answer in answers) or not started:
+        return answers
+    instances.insert_started(session, started)
+    session.execute(insert(Dossier.__table__), [repo.row_values(row.draft.dossier) for row in rows])
+    documents = [repo.row_values(d) for row in rows for d in row.draft.documents]
+    if documents:
+        session.execute(insert(DossierDocument.__table__), documents)
+    insert_for_new_dossiers(session, messages, rows[0].draft.now)
+    for instance in started:
+        session.add_all(timer_jobs_of_new_instance(instance.row["id"], instance.waits, instance.row["created_at"]))
+        count_transition(session, instance.row["status"])
+    return answers
+
+
+def _announce(messages: list[tuple[str, Outgoing]], outgoing: list[Outgoing], dossier: Dossier) -> None:
+    messages.extend((dossier.code, message) for message in outgoing)
