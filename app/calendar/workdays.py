@@ -45,11 +45,16 @@ class WorkingCalendar:
     def __init__(self, overrides: Mapping[date, bool] | None = None) -> None:
         """`overrides` maps a date to True (a make-up working day) or False (an extra day off)."""
         self.overrides = dict(overrides or {})
+        # A calendar lives for one transaction, where a batch asks for the same days many times over.
+        self._working: dict[date, bool] = {}
+        self._added: dict[tuple[date, int], date] = {}
 
     def is_working_day(self, day: date) -> bool:
-        if day in self.overrides:
-            return self.overrides[day]
-        return _vn_holidays(day.year).is_working_day(day)
+        known = self._working.get(day)
+        if known is None:
+            known = self._working[day] = (self.overrides[day] if day in self.overrides
+                                          else _vn_holidays(day.year).is_working_day(day))
+        return known
 
     def next_working_day(self, day: date) -> date:
         """The first working day strictly after `day`."""
@@ -64,10 +69,13 @@ class WorkingCalendar:
         """The `days`-th working day after `start` (the start day itself never counts)."""
         if days < 0 or days > MAX_DAYS:
             raise ValueError("days must be between 0 and 3660")
-        current = start
-        for _ in range(days):
-            current = self.next_working_day(current)
-        return current
+        known = self._added.get((start, days))
+        if known is None:
+            known = start
+            for _ in range(days):
+                known = self.next_working_day(known)
+            self._added[(start, days)] = known
+        return known
 
     def deadline(self, start: datetime, working_days: float) -> datetime:
         """When a limit of `working_days` counted from `start` runs out (UTC).

@@ -64,9 +64,10 @@ class ReceptionService:
         return DossierView.of(dossier, draft.documents, procedure.name)
 
     def draft(self, session: Session, request: ReceptionRequest, actor: str | None = None, *,
-              calendar: WorkingCalendar | None = None) -> "Draft":
+              calendar: WorkingCalendar | None = None, now: datetime | None = None) -> "Draft":
         """Every check of a reception and the dossier it would make, writing nothing: no code yet, no instance.
-        `calendar`: the working calendar when the caller drafts many dossiers in one transaction."""
+        `calendar`, `now`: the working calendar and clock when the caller drafts many dossiers in one
+        transaction."""
         procedure = session.get(Procedure, request.procedure_code)
         if procedure is None:
             raise InvalidInput(f"Không có thủ tục '{request.procedure_code}' trong danh mục",
@@ -74,7 +75,7 @@ class ReceptionService:
         receiving = _unit(session, request.receiving_unit, "receivingUnit")
         competent = self._competent_unit(session, procedure, request, receiving)
         documents = self._documents(session, procedure, request)
-        now = datetime.now(UTC)
+        now = now or datetime.now(UTC)
         received_at = (request.received_at or now).astimezone(UTC)
         if received_at > now + CLOCK_SKEW:
             raise InvalidInput("Thời điểm tiếp nhận không được ở tương lai", field="receivedAt")

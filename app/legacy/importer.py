@@ -240,9 +240,10 @@ class LegacyImporter:
         try:
             with self.instances.command() as session:
                 calendar = self.reception.calendars.working_calendar(session)
+                now = datetime.now(UTC)  # one clock for the batch: dossiers at one step share one engine run
                 checked_rows: list[_Checked] = []
                 for candidate in candidates:
-                    checked = self._check(session, candidate, mapping, calendar)
+                    checked = self._check(session, candidate, mapping, calendar, now)
                     if isinstance(checked, Outcome):
                         done.append((candidate, checked))
                     else:
@@ -270,8 +271,8 @@ class LegacyImporter:
             pass
         return done
 
-    def _check(self, session: Session, candidate: _Candidate, mapping: Mapping,
-               calendar: WorkingCalendar) -> "_Checked | Outcome":
+    def _check(self, session: Session, candidate: _Candidate, mapping: Mapping, calendar: WorkingCalendar,
+               now: datetime) -> "_Checked | Outcome":
         row = candidate.row
         try:
             state = row["state"]
@@ -282,7 +283,7 @@ class LegacyImporter:
                 raise Refused("unknown_procedure", f"Không có thủ tục '{row['procedure_code']}' trong danh mục")
             received_at = _moment(row, "received_at")
             request = _request(row, procedure, received_at)
-            draft = self.reception.draft(session, request, ACTOR, calendar=calendar)
+            draft = self.reception.draft(session, request, ACTOR, calendar=calendar, now=now)
             appointment_at = _moment(row, "appointment_at") if "appointment_at" in row else None
             checked = _Checked(candidate, request, draft, appointment_at)
             if state in mapping.finished_values:

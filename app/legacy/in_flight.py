@@ -1,10 +1,10 @@
 """In-flight legacy dossiers of one import batch, written with one INSERT per table.
 
 Each dossier gets what a reception moved on to its step would write (ReceptionService.receive_draft with
-`open_at`): the engine run is the same (InstanceService.start_detached), and so are the task rows, waits,
-history, dossier status (tracking.follow), outbox messages (each listener's `outgoing`) and timer jobs. What
-differs is only that nothing is read back: the rows are new, so there is no earlier task, wait, job or outbox
-sequence to look for. tests/test_legacy_import.py compares every table with the one-by-one reception.
+`open_at`): the same engine run (app/processes/bulk_start.py: one run per step and shape, copied), task rows,
+waits, history, dossier status (tracking.follow), outbox messages (each listener's `outgoing`) and timer jobs.
+Only nothing is read back: the rows are new, so there is no earlier task, wait, job or outbox sequence to
+look for. tests/test_legacy_in_flight_bulk.py compares every table with receptions moved on one by one.
 """
 
 from dataclasses import dataclass
@@ -22,10 +22,12 @@ from app.errors import MotcuaError
 from app.integrations.outbox import Outgoing, insert_for_new_dossiers
 from app.jobs.timers import timer_jobs_of_new_instance
 from app.observability.metrics import count_transition
-from app.processes.instances import Started
+from app.processes.bulk_start import BulkStarter, Started
 from persistence import repositories as repo
 from persistence.dossier_models import Dossier, DossierDocument
 from persistence.models import Event, ProcessDefinition
+
+PER_DOSSIER = ("dossier_code",)  # the one start variable unique to each dossier (Draft.variables)
 
 
 @dataclass
@@ -41,8 +43,14 @@ class InFlight:
 def write_in_flight(reception: ReceptionService, session: Session, rows: list[InFlight], calendar: WorkingCalendar,
                     actor: str, submit: dict[str, Any]) -> list[dict[str, Any] | MotcuaError]:
     """Per row, its answer (code, status, step) or the engine's refusal. Nothing is written when any row is
-    refused: the caller drops those rows and comes again."""
+    refused: the caller drops those rows and comes again. The drafts share one clock (`Draft.now`)."""
+    if not rows:
+        return []
     instances, changes = reception.instances, reception.tracker.changes
+    now = rows[0].draft.now
+    if any(row.draft.now != now for row in rows):
+        raise ValueError("the drafts of one batch share one clock")
+    starter = BulkStarter(instances, calendar, now, per_instance=PER_DOSSIER)
     definitions: dict[str, tuple[ProcessDefinition, ProcessModel]] = {}
     answers: list[dict[str, Any] | MotcuaError] = []
     started: list[Started] = []
@@ -55,9 +63,8 @@ def write_in_flight(reception: ReceptionService, session: Session, rows: list[In
             definitions[key] = (definition, instances.deployments.model_of(session, definition.id))
         definition, model = definitions[key]
         try:
-            instance = instances.start_detached(
-                definition, model, business_key=dossier.code, variables=draft.variables(), actor=actor,
-                now=draft.now, calendar=calendar, open_at=row.step, submit=submit)
+            instance = starter.start(definition, model, business_key=dossier.code, variables=draft.variables(),
+                                     actor=actor, open_at=row.step, submit=submit)
         except MotcuaError as exc:
             answers.append(exc)
             continue
@@ -71,23 +78,23 @@ def write_in_flight(reception: ReceptionService, session: Session, rows: list[In
             document.dossier_code = dossier.code
             repo.with_defaults(document)
         instance.events.append(Event(process_instance_id=dossier.process_instance_id, type="dossier.received",
-                                     actor=actor, at=draft.now, data=draft.received_event()))
+                                     actor=actor, at=now, data=draft.received_event()))
         _announce(messages, changes.outgoing_for_new(dossier, draft.received_change(actor), draft.documents,
                                                      draft.procedure), dossier)
-        change = follow(dossier, instance.row["status"], instance.tasks, instance.waits, draft.now)
+        change = follow(dossier, instance.row["status"], instance.tasks, instance.waits, now)
         if change is not None:
             _announce(messages, changes.outgoing_for_new(dossier, change, draft.documents, draft.procedure), dossier)
-        fill_due_times(instance.tasks, calendar, draft.now)
+        fill_due_times(instance.tasks, calendar, now)
         started.append(instance)
         answers.append({"code": dossier.code, "status": dossier.status, "step": dossier.current_step})
     if any(isinstance(answer, MotcuaError) for answer in answers) or not started:
         return answers
-    instances.insert_started(session, started)
+    starter.insert(session, started)
     session.execute(insert(Dossier.__table__), [repo.row_values(row.draft.dossier) for row in rows])
     documents = [repo.row_values(d) for row in rows for d in row.draft.documents]
     if documents:
         session.execute(insert(DossierDocument.__table__), documents)
-    insert_for_new_dossiers(session, messages, rows[0].draft.now)
+    insert_for_new_dossiers(session, messages, now)
     for instance in started:
         session.add_all(timer_jobs_of_new_instance(instance.row["id"], instance.waits, instance.row["created_at"]))
         count_transition(session, instance.row["status"])

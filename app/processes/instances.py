@@ -11,7 +11,6 @@ saved change in that same transaction.
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -135,7 +134,7 @@ class InstanceService:
         events = [Event(process_instance_id=instance_id, type="instance.started", actor=actor, at=now,
                         data={"definitionId": definition.id, "businessKey": business_key})]
         if open_at is not None:
-            self._complete_until(self._calendar(session), instance_id, model, workflow, open_at, submit or {}, events,
+            self.complete_until(self._calendar(session), instance_id, model, workflow, open_at, submit or {}, events,
                                  actor, now)
         row = ProcessInstance(
             id=instance_id, definition_id=definition.id, key=definition.key,
@@ -234,9 +233,11 @@ class InstanceService:
         self._notify(session, row, now)
         return row
 
-    def _complete_until(self, calendar: timers.TimerCalendar, instance_id: str, model: ProcessModel, workflow: Any,
-                        open_at: str, submit: dict[str, Any], events: list[Event], actor: str | None,
-                        now: datetime) -> None:
+    def complete_until(self, calendar: timers.TimerCalendar, instance_id: str, model: ProcessModel, workflow: Any,
+                       open_at: str, submit: dict[str, Any], events: list[Event], actor: str | None,
+                       now: datetime) -> None:
+        """Complete the ready tasks with `submit`, in memory, until one of element or `motcua:step` `open_at` is
+        ready; `step_not_reached` when the main path never stops there."""
         for _ in range(MAX_STEPS_TO_OPEN):
             ready = self.engine.snapshot(model, workflow).ready_tasks
             if any(t.element_id == open_at or (t.info and t.info.properties.get("motcua:step") == open_at)
@@ -251,50 +252,6 @@ class InstanceService:
                                 actor=actor, at=now, data={"taskId": task.id, "variables": _jsonable(submit)}))
         raise InvalidInput(f"Quy trình hiện hành không dừng ở bước '{open_at}' trên đường xử lý chính",
                            code="step_not_reached", field="step")
-
-    # --- many new instances at once (bulk import) ---------------------------------------------------
-
-    def start_detached(self, definition: ProcessDefinition, model: ProcessModel, *, business_key: str,
-                       variables: dict[str, Any], actor: str | None, now: datetime, calendar: timers.TimerCalendar,
-                       open_at: str | None = None, submit: dict[str, Any] | None = None) -> "Started":
-        """What `start_in` would write for a new instance, built in memory and written by `insert_started`:
-        the same engine run, task rows, waits and history events."""
-        workflow = self.engine.start(model, variables, calendar=calendar, now=now)
-        instance_id = str(uuid.uuid4())
-        events = [Event(process_instance_id=instance_id, type="instance.started", actor=actor, at=now,
-                        data={"definitionId": definition.id, "businessKey": business_key})]
-        if open_at is not None:
-            self._complete_until(calendar, instance_id, model, workflow, open_at, submit or {}, events, actor, now)
-        snapshot = self.engine.snapshot(model, workflow)
-        completed = snapshot.status == "completed"
-        row = {"id": instance_id, "definition_id": definition.id, "key": definition.key,
-               "definition_version": definition.version, "business_key": business_key,
-               "status": "completed" if completed else "running", "state": self.engine.dump(workflow),
-               "variables": _jsonable(snapshot.variables), "version": 1, "created_at": now, "updated_at": now,
-               "ended_at": now if completed else None}
-        if completed:
-            events.append(Event(process_instance_id=instance_id, type="instance.completed", actor=actor, at=now))
-        tasks = []
-        for ready in snapshot.ready_tasks:
-            tasks.append(_new_task(instance_id, ready, now, calendar, snapshot.variables))
-            events.append(Event(process_instance_id=instance_id, type="task.created", element_id=ready.element_id,
-                                at=now, data={"taskId": ready.id}))
-        waits = [Wait(process_instance_id=instance_id, kind=w.kind, name=w.name, element_id=w.element_id,
-                      due_at=w.due_at) for w in snapshot.waits]
-        return Started(row, tasks, waits, events)
-
-    def insert_started(self, session: Session, started: list["Started"]) -> None:
-        """One INSERT per table for instances from `start_detached`. The instance listeners are NOT called:
-        the caller writes what they would for a brand-new instance (the legacy import does; its test compares
-        every table with instances started one by one)."""
-        if not started:
-            return
-        repo.insert_instances(session, [s.row for s in started])
-        repo.insert_tasks(session, [t for s in started for t in s.tasks])
-        repo.insert_waits(session, [w for s in started for w in s.waits])
-        repo.append_events(session, [e for s in started for e in s.events])
-        for s in started:
-            session.info.setdefault(TIMER_WAITS_BEFORE, {})[s.row["id"]] = False
 
     # --- shared pieces ----------------------------------------------------------------------------
 
@@ -397,7 +354,7 @@ class InstanceService:
             if ready.id in existing:
                 open_rows.append(existing[ready.id])
                 continue
-            task = _new_task(row.id, ready, now, calendar, snapshot.variables)
+            task = new_task_row(row.id, ready, now, calendar, snapshot.variables)
             new_rows.append(task)
             events.append(Event(process_instance_id=row.id, type="task.created", element_id=ready.element_id,
                                 at=now, data={"taskId": ready.id}))
@@ -406,18 +363,8 @@ class InstanceService:
         return open_rows
 
 
-@dataclass
-class Started:
-    """A new instance built in memory: its process_instances row, open task rows, waits and history."""
-
-    row: dict[str, Any]
-    tasks: list[HumanTask]
-    waits: list[Wait]
-    events: list[Event]
-
-
-def _new_task(instance_id: str, ready: ReadyTask, now: datetime, calendar: timers.TimerCalendar,
-              variables: dict[str, Any]) -> HumanTask:
+def new_task_row(instance_id: str, ready: ReadyTask, now: datetime, calendar: timers.TimerCalendar,
+                 variables: dict[str, Any]) -> HumanTask:
     info = ready.info
     return HumanTask(
         id=ready.id, process_instance_id=instance_id, element_id=ready.element_id,

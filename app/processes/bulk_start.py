@@ -1,0 +1,169 @@
+"""Many new instances at once (the legacy import), built in memory and written with one INSERT per table.
+
+Instances of one definition moved to the same step with the same variables, apart from per-instance values the
+diagram never mentions (a dossier's code), run the engine once: the others are copies of that run with fresh
+ids and their own values. The diagram is searched for each per-instance name, and one that mentions it (a
+script deriving a receipt number from the code, say) has its engine run for every instance.
+"""
+
+import copy
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy.orm import Session
+
+from app.engine import serialization, timers
+from app.engine.model import ProcessModel
+from app.errors import MotcuaError
+from app.processes.instances import TIMER_WAITS_BEFORE, InstanceService, new_task_row
+from persistence import repositories as repo
+from persistence.models import Event, HumanTask, ProcessDefinition, Wait
+
+_UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_TASK_COLUMNS = tuple(c.key for c in HumanTask.__table__.columns)
+
+
+@dataclass
+class Started:
+    """A new instance built in memory: its process_instances row, open task rows, waits and history."""
+
+    row: dict[str, Any]
+    tasks: list[HumanTask]
+    waits: list[Wait]
+    events: list[Event]
+
+
+@dataclass
+class _Template:
+    """One engine run, its per-instance values and business key replaced by marks, and every id it holds."""
+
+    started: Started | None
+    refusal: MotcuaError | None
+    marks: dict[str, str]
+    ids: list[str]
+
+
+class BulkStarter:
+    """For one transaction: one calendar and one `now` for all its instances (timers are due alike)."""
+
+    def __init__(self, instances: InstanceService, calendar: timers.TimerCalendar, now: datetime, *,
+                 per_instance: tuple[str, ...] = ()) -> None:
+        self.instances, self.calendar, self.now, self.per_instance = instances, calendar, now, per_instance
+        self._templates: dict[Any, _Template] = {}
+        self._mentions: dict[str, bool] = {}
+
+    def start(self, definition: ProcessDefinition, model: ProcessModel, *, business_key: str,
+              variables: dict[str, Any], actor: str | None, open_at: str | None = None,
+              submit: dict[str, Any] | None = None) -> Started:
+        """What `InstanceService.start_in` would write (same engine run, task rows, waits, history events).
+        Raises the engine's refusal, e.g. InvalidInput `step_not_reached`."""
+        own = {name: variables[name] for name in self.per_instance if isinstance(variables.get(name), str)}
+        if len(own) < len(self.per_instance) or self._mentions_per_instance(definition, model):
+            return self._run(definition, model, business_key, variables, actor, open_at, submit)
+        shared = {k: v for k, v in variables.items() if k not in own}
+        key = (definition.id, open_at, actor, orjson.dumps(shared, option=orjson.OPT_SORT_KEYS, default=str),
+               orjson.dumps(submit or {}, option=orjson.OPT_SORT_KEYS, default=str))
+        template = self._templates.get(key)
+        if template is None:
+            template = self._templates[key] = self._template(definition, model, shared, actor, open_at, submit)
+        if template.refusal is not None:
+            raise template.refusal
+        return _copy(template, {template.marks["business_key"]: business_key,
+                                **{template.marks[name]: value for name, value in own.items()}})
+
+    def insert(self, session: Session, started: list[Started]) -> None:
+        """One INSERT per table. The instance listeners are NOT called: the caller writes what they would for a
+        brand-new instance (the legacy import does; its test compares every table with one-by-one starts)."""
+        if not started:
+            return
+        repo.insert_instances(session, [s.row for s in started])
+        repo.insert_tasks(session, [t for s in started for t in s.tasks])
+        repo.insert_waits(session, [w for s in started for w in s.waits])
+        repo.append_events(session, [e for s in started for e in s.events])
+        for s in started:
+            session.info.setdefault(TIMER_WAITS_BEFORE, {})[s.row["id"]] = False
+
+    def _mentions_per_instance(self, definition: ProcessDefinition, model: ProcessModel) -> bool:
+        if definition.id not in self._mentions:
+            text = serialization.dump_model(model)
+            self._mentions[definition.id] = any(name.encode() in text for name in self.per_instance)
+        return self._mentions[definition.id]
+
+    def _template(self, definition: ProcessDefinition, model: ProcessModel, shared: dict[str, Any],
+                  actor: str | None, open_at: str | None, submit: dict[str, Any] | None) -> _Template:
+        marks = {name: f"motcua-mark-{uuid.uuid4().hex}" for name in (*self.per_instance, "business_key")}
+        variables = {**shared, **{name: marks[name] for name in self.per_instance}}
+        try:
+            started = self._run(definition, model, marks["business_key"], variables, actor, open_at, submit)
+        except MotcuaError as exc:
+            return _Template(None, exc, marks, [])
+        ids = list(dict.fromkeys([started.row["id"], *(m.decode() for m in _UUID.findall(started.row["state"])),
+                                  *(t.id for t in started.tasks)]))
+        return _Template(started, None, marks, ids)
+
+    def _run(self, definition: ProcessDefinition, model: ProcessModel, business_key: str,
+             variables: dict[str, Any], actor: str | None, open_at: str | None,
+             submit: dict[str, Any] | None) -> Started:
+        engine, now, calendar = self.instances.engine, self.now, self.calendar
+        workflow = engine.start(model, variables, calendar=calendar, now=now)
+        instance_id = str(uuid.uuid4())
+        events = [Event(process_instance_id=instance_id, type="instance.started", actor=actor, at=now,
+                        data={"definitionId": definition.id, "businessKey": business_key})]
+        if open_at is not None:
+            self.instances.complete_until(calendar, instance_id, model, workflow, open_at, submit or {}, events,
+                                          actor, now)
+        snapshot = engine.snapshot(model, workflow)
+        completed = snapshot.status == "completed"
+        row = {"id": instance_id, "definition_id": definition.id, "key": definition.key,
+               "definition_version": definition.version, "business_key": business_key,
+               "status": "completed" if completed else "running", "state": engine.dump(workflow),
+               "variables": orjson.loads(orjson.dumps(snapshot.variables, default=str)), "version": 1,
+               "created_at": now, "updated_at": now, "ended_at": now if completed else None}
+        if completed:
+            events.append(Event(process_instance_id=instance_id, type="instance.completed", actor=actor, at=now))
+        tasks = []
+        for ready in snapshot.ready_tasks:
+            tasks.append(new_task_row(instance_id, ready, now, calendar, snapshot.variables))
+            events.append(Event(process_instance_id=instance_id, type="task.created", element_id=ready.element_id,
+                                at=now, data={"taskId": ready.id}))
+        waits = [Wait(process_instance_id=instance_id, kind=w.kind, name=w.name, element_id=w.element_id,
+                      due_at=w.due_at) for w in snapshot.waits]
+        return Started(row, tasks, waits, events)
+
+
+def _copy(template: _Template, values: dict[str, str]) -> Started:
+    """The template's instance with fresh ids, each mark replaced by its instance's own value."""
+    started = template.started
+    assert started is not None
+    swap = {**{old: str(uuid.uuid4()) for old in template.ids}, **values}
+    state = started.row["state"]
+    for old, new in swap.items():  # ids and marks are unique: wherever one stands, it is that id or value
+        state = state.replace(old.encode(), orjson.dumps(new)[1:-1])
+    instance_id = swap[started.row["id"]]
+    row = {**started.row, "id": instance_id, "business_key": values[template.marks["business_key"]],
+           "state": state, "variables": _swapped(started.row["variables"], swap)}
+    tasks = [HumanTask(**{c: copy.deepcopy(getattr(t, c)) for c in _TASK_COLUMNS}) for t in started.tasks]
+    for task in tasks:
+        task.id, task.process_instance_id = swap[task.id], instance_id
+    waits = [Wait(process_instance_id=instance_id, kind=w.kind, name=w.name, element_id=w.element_id,
+                  due_at=w.due_at) for w in started.waits]
+    events = [Event(process_instance_id=instance_id, type=e.type, element_id=e.element_id, actor=e.actor, at=e.at,
+                    data=_swapped(e.data, swap)) for e in started.events]
+    return Started(row, tasks, waits, events)
+
+
+def _swapped(value: Any, swap: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        for old, new in swap.items():
+            if old in value:
+                value = value.replace(old, new)
+        return value
+    if isinstance(value, dict):
+        return {k: _swapped(v, swap) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_swapped(v, swap) for v in value]
+    return value
