@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from time import monotonic
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
@@ -15,6 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 # and SQLAlchemy then replaces every pooled connection opened before the failure.
 PING_IDLE_SECONDS = 5.0
 _IDLE_SINCE = "motcua_idle_since"
+
+
+def _json_text(value: object) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 class Database:
@@ -44,6 +49,10 @@ class Database:
                 pool_size=pool_size,
                 max_overflow=max_overflow,
                 connect_args=connect_args,
+                # JSONB columns: orjson writes and reads them several times faster than the json module, and
+                # PostgreSQL stores the parsed value, so the text's form (escapes, spacing) is not kept anyway.
+                json_serializer=_json_text,
+                json_deserializer=orjson.loads,
             )
             _ping_when_idle(self.engine, PING_IDLE_SECONDS)
         # Write transactions on SQLite must take the write lock up front (BEGIN IMMEDIATE); otherwise a

@@ -6,7 +6,6 @@ ids and their own values. The diagram is searched for each per-instance name, an
 script deriving a receipt number from the code, say) has its engine run for every instance.
 """
 
-import copy
 import re
 import uuid
 from dataclasses import dataclass
@@ -146,7 +145,7 @@ def _copy(template: _Template, values: dict[str, str]) -> Started:
     instance_id = swap[started.row["id"]]
     row = {**started.row, "id": instance_id, "business_key": values[template.marks["business_key"]],
            "state": state, "variables": _swapped(started.row["variables"], swap)}
-    tasks = [HumanTask(**{c: copy.deepcopy(getattr(t, c)) for c in _TASK_COLUMNS}) for t in started.tasks]
+    tasks = [HumanTask(**{c: _fresh(getattr(t, c)) for c in _TASK_COLUMNS}) for t in started.tasks]
     for task in tasks:
         task.id, task.process_instance_id = swap[task.id], instance_id
     waits = [Wait(process_instance_id=instance_id, kind=w.kind, name=w.name, element_id=w.element_id,
@@ -154,6 +153,15 @@ def _copy(template: _Template, values: dict[str, str]) -> Started:
     events = [Event(process_instance_id=instance_id, type=e.type, element_id=e.element_id, actor=e.actor, at=e.at,
                     data=_swapped(e.data, swap)) for e in started.events]
     return Started(row, tasks, waits, events)
+
+
+def _fresh(value: Any) -> Any:
+    """A copy of a task column's value, one level deep: nothing changes these values in place once built."""
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, dict):
+        return dict(value)
+    return value
 
 
 def _swapped(value: Any, swap: dict[str, str]) -> Any:
