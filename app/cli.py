@@ -347,7 +347,8 @@ def import_dossiers(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from app.container import build_services
-    from app.legacy.importer import LegacyImporter, Mapping, read_rows
+    from app.legacy.importer import LegacyImporter
+    from app.legacy.rows import Mapping, read_rows
 
     try:
         columns = Mapping.load(mapping)

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from app.container import build_services
 from app.engine.parsing import SourceFile
-from app.legacy.importer import LegacyImporter, Mapping, read_rows
+from app.legacy.importer import LegacyImporter
+from app.legacy.rows import Mapping, read_rows
 from app.settings import Settings
 from bench.pg import admin_url, cpu_seconds, create_database, drop_database, postgres_pids, unreachable_reason
 from persistence.db import Database

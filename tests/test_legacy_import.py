@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 
-from app.legacy.importer import LegacyImporter, Mapping, read_rows
+from app.legacy.importer import LegacyImporter
+from app.legacy.rows import Mapping, read_rows
 from persistence.dossier_models import Dossier, DossierSequence
 from persistence.models import HumanTask
 from tests.conftest import ROOT
@@ -165,16 +166,16 @@ def _import_one_by_one(services, row) -> str:
     """The importer as it was (reception, then the instance terminated and the dossier closed as history, in
     one transaction per row): the reference the bulk path must match."""
     from app.dossiers.status import DVCQG_CODE, Status
-    from app.legacy.importer import _moment, _request
+    from app.legacy.rows import moment, reception_request
     from persistence.dossier_models import Procedure
 
     row = Mapping().row(row)
     with services.instances.command() as session:
-        request = _request(row, session.get(Procedure, row["procedure_code"]), _moment(row, "received_at"))
+        request = reception_request(row, session.get(Procedure, row["procedure_code"]), moment(row, "received_at"))
         view = services.reception.receive_in(session, request, "import")
         dossier = session.get(Dossier, view.code)
-        dossier.appointment_at = _moment(row, "appointment_at")
-        finished_at = _moment(row, "finished_at")
+        dossier.appointment_at = moment(row, "appointment_at")
+        finished_at = moment(row, "finished_at")
         services.instances.terminate_in(session, dossier.process_instance_id, reason="legacy", actor="import")
         dossier.status, dossier.status_code = Status.RETURNED.value, DVCQG_CODE[Status.RETURNED]
         dossier.stage, dossier.current_step = "done", None  # the worklist stage of a returned dossier

@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 from app.dossiers.codes import next_codes
 from app.engine.parsing import SourceFile
 from app.errors import MotcuaError
-from app.legacy.importer import ACTOR, SUBMIT, _legacy, _request
+from app.legacy.importer import ACTOR, SUBMIT
 from app.legacy.in_flight import InFlight, write_in_flight
+from app.legacy.rows import legacy_reference, reception_request
 from persistence.dossier_models import Dossier, DossierDocument, Procedure
 from persistence.integration_models import OutboxMessage
 from persistence.job_models import Job
@@ -109,10 +110,10 @@ def _drafts(services, session, cases, calendar):
         row = {"legacy_id": f"L-{index}", "source_system": "hai_duong", "procedure_code": procedure["code"],
                "receiving_unit": unit, "applicant_id_number": f"0302010{index:05d}", "applicant_name": "Lê Thị Cúc",
                "applicant_phone": "0912345678", "channel": "counter", "applicant_type": "citizen"}
-        request = _request(row, session.get(Procedure, procedure["code"]), datetime.fromisoformat(received))
+        request = reception_request(row, session.get(Procedure, procedure["code"]), datetime.fromisoformat(received))
         draft = services.reception.draft(session, request, ACTOR, calendar=calendar)
         draft.now = draft.dossier.updated_at = NOW
-        drafts.append(InFlight(draft, step, datetime(2026, 4, 30, 10, 0, tzinfo=UTC), _legacy(row)))
+        drafts.append(InFlight(draft, step, datetime(2026, 4, 30, 10, 0, tzinfo=UTC), legacy_reference(row)))
     return drafts
 
 

@@ -10,18 +10,13 @@ The national portal (outbox) hears of in-flight dossiers as of any reception, si
 here; finished ones were synchronised by the former system and are not sent again.
 """
 
-import csv
-import json
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -34,54 +29,16 @@ from app.dossiers.status import DVCQG_CODE, Status, stage_of
 from app.errors import MotcuaError
 from app.integrations.inbound import InboundOnce, request_hash
 from app.legacy.in_flight import InFlight, write_in_flight
+from app.legacy.rows import REQUIRED, Mapping, Refused, legacy_reference, moment, reception_request
 from persistence import repositories as repo
 from persistence.dossier_models import Dossier, DossierDocument, Procedure
 from persistence.integration_models import ProcessedMessage
 from persistence.models import Event, ProcessDefinition, ProcessInstance
 
-FIELDS = ("legacy_id", "source_system", "legacy_code", "procedure_code", "channel", "receiving_unit",
-          "competent_unit", "applicant_type", "applicant_id_number", "applicant_name", "applicant_phone",
-          "received_at", "appointment_at", "state", "step", "finished_at", "result_number", "result_note")
-REQUIRED = ("legacy_id", "procedure_code", "receiving_unit", "applicant_id_number", "applicant_name",
-            "received_at", "state")
 ACTOR = "import"
 BATCH_SIZE = 500
 SUBMIT = {"appraisal_note": "Nhập từ hệ thống cũ"}  # what the steps done in the former system are completed with
 FINISHED_REASON = "Hồ sơ đã giải quyết trên hệ thống cũ; nhập làm lịch sử"
-
-
-@dataclass
-class Mapping:
-    """Which column holds each field, the values of `state` meaning finished or in progress, and defaults."""
-
-    columns: dict[str, str] = field(default_factory=lambda: {f: f for f in FIELDS})
-    finished_values: set[str] = field(default_factory=lambda: {"finished", "da_tra_ket_qua"})
-    in_progress_values: set[str] = field(default_factory=lambda: {"in_progress", "dang_xu_ly"})
-    defaults: dict[str, str] = field(default_factory=lambda: {"channel": "counter", "applicant_type": "citizen"})
-
-    @classmethod
-    def load(cls, path: Path | None) -> "Mapping":
-        mapping = cls()
-        if path is None:
-            return mapping
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        unknown = set(data.get("columns", {})) - set(FIELDS)
-        if unknown:
-            raise ValueError(f"trường không biết trong mapping: {', '.join(sorted(unknown))}")
-        mapping.columns.update(data.get("columns", {}))
-        if "finished" in data.get("states", {}):
-            mapping.finished_values = {str(v) for v in data["states"]["finished"]}
-        if "in_progress" in data.get("states", {}):
-            mapping.in_progress_values = {str(v) for v in data["states"]["in_progress"]}
-        mapping.defaults.update({k: str(v) for k, v in data.get("defaults", {}).items()})
-        return mapping
-
-    def row(self, raw: dict[str, Any]) -> dict[str, str]:
-        values = {name: raw.get(column) for name, column in self.columns.items()}
-        out = {k: str(v).strip() for k, v in values.items() if v not in (None, "")}
-        for name, value in self.defaults.items():
-            out.setdefault(name, value)
-        return out
 
 
 @dataclass
@@ -91,12 +48,6 @@ class Outcome:
     result: str  # imported | skipped | refused
     code: str | None = None
     reason: str | None = None
-
-
-class Refused(Exception):
-    def __init__(self, code: str, reason: str) -> None:
-        super().__init__(reason)
-        self.code, self.reason = code, reason
 
 
 class _DryRun(Exception):
@@ -109,23 +60,6 @@ class _InFlightRefused(Exception):
     def __init__(self, refused: list[tuple["_Candidate", "Outcome"]]) -> None:
         super().__init__(f"{len(refused)} rows refused")
         self.refused = refused
-
-
-def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, raw row) from a .csv (header row) or a .jsonl / .ndjson file."""
-    if path.suffix.lower() in (".jsonl", ".ndjson"):
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if line.strip():
-                    try:
-                        value = json.loads(line)
-                    except ValueError:
-                        value = None
-                    yield number, value if isinstance(value, dict) else {"__invalid__": line[:200]}
-    else:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            for number, raw in enumerate(csv.DictReader(handle), start=2):
-                yield number, raw
 
 
 @dataclass
@@ -252,8 +186,8 @@ class LegacyImporter:
                 answers = self._write_finished(session, [c for c in checked_rows if c.finished_at])
                 in_flight = [c for c in checked_rows if not c.finished_at]
                 written = write_in_flight(self.reception, session, [
-                    InFlight(c.draft, c.step or "", c.appointment_at, _legacy(c.candidate.row)) for c in in_flight],
-                    calendar, ACTOR, SUBMIT)
+                    InFlight(c.draft, c.step or "", c.appointment_at, legacy_reference(c.candidate.row))
+                    for c in in_flight], calendar, ACTOR, SUBMIT)
                 refused = [(c.candidate, _refused(c.candidate, a)) for c, a in zip(in_flight, written, strict=True)
                            if isinstance(a, MotcuaError)]
                 if refused:
@@ -281,15 +215,15 @@ class LegacyImporter:
             procedure = session.get(Procedure, row["procedure_code"])
             if procedure is None:
                 raise Refused("unknown_procedure", f"Không có thủ tục '{row['procedure_code']}' trong danh mục")
-            received_at = _moment(row, "received_at")
-            request = _request(row, procedure, received_at)
+            received_at = moment(row, "received_at")
+            request = reception_request(row, procedure, received_at)
             draft = self.reception.draft(session, request, ACTOR, calendar=calendar, now=now)
-            appointment_at = _moment(row, "appointment_at") if "appointment_at" in row else None
+            appointment_at = moment(row, "appointment_at") if "appointment_at" in row else None
             checked = _Checked(candidate, request, draft, appointment_at)
             if state in mapping.finished_values:
                 if "finished_at" not in row or "result_number" not in row:
                     raise Refused("missing_field", "Hồ sơ đã giải quyết cần finished_at và result_number")
-                checked.finished_at = _moment(row, "finished_at")
+                checked.finished_at = moment(row, "finished_at")
                 if checked.finished_at < draft.dossier.received_at:
                     raise Refused("invalid_row", "finished_at trước received_at")
             elif "step" not in row:
@@ -334,7 +268,7 @@ class LegacyImporter:
             dossier.status, dossier.status_code = Status.RETURNED.value, DVCQG_CODE[Status.RETURNED]
             dossier.stage, dossier.current_step = stage_of(Status.RETURNED, None, False), None
             dossier.finished_at = dossier.returned_at = finished_at
-            dossier.result = {**_legacy(row), "number": row["result_number"], "note": row.get("result_note"),
+            dossier.result = {**legacy_reference(row), "number": row["result_number"], "note": row.get("result_note"),
                               "returnedAt": finished_at.isoformat(), "returnedBy": ACTOR}
             dossier.version = 1
             dossiers.append(repo.row_values(dossier))
@@ -393,34 +327,3 @@ def _repeat(candidate: _Candidate, digest: str, response: dict[str, Any]) -> Out
 def _refused(candidate: _Candidate, exc: MotcuaError) -> Outcome:
     where = f" ({exc.field or exc.element_id})" if (exc.field or exc.element_id) else ""
     return Outcome(candidate.line, candidate.legacy_id, "refused", exc.code, f"{exc.detail}{where}")
-
-
-def _request(row: dict[str, str], procedure: Procedure, received_at: datetime) -> ReceptionRequest:
-    body = {
-        "procedureCode": procedure.code, "channel": row.get("channel"), "receivingUnit": row["receiving_unit"],
-        "competentUnit": row.get("competent_unit"), "receivedAt": received_at.isoformat(), "feePaid": True,
-        "applicant": {"type": row.get("applicant_type"), "idNumber": row["applicant_id_number"],
-                      "name": row["applicant_name"], "phone": row.get("applicant_phone")},
-        "documents": [{"code": d["code"], "originals": d.get("originals") or 1, "copies": d.get("copies", 0)}
-                      for d in procedure.documents if d.get("required")] or
-                     [{"code": "legacy", "originals": 1, "copies": 0}],
-    }
-    try:
-        return ReceptionRequest.model_validate({k: v for k, v in body.items() if v is not None})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise Refused("invalid_row", f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
-
-
-def _legacy(row: dict[str, str]) -> dict[str, Any]:
-    return {"legacy": {"id": row["legacy_id"], "system": row.get("source_system"), "code": row.get("legacy_code")}}
-
-
-def _moment(row: dict[str, str], name: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(row[name])
-    except ValueError:
-        raise Refused("invalid_row", f"{name}: không phải thời điểm ISO 8601") from None
-    if value.tzinfo is None:
-        raise Refused("invalid_row", f"{name}: cần có múi giờ, ví dụ 2025-03-05T08:00:00+07:00")
-    return value.astimezone(UTC)
