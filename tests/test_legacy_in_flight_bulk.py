@@ -15,12 +15,13 @@ from app.errors import MotcuaError
 from app.legacy.importer import ACTOR, SUBMIT
 from app.legacy.in_flight import InFlight, write_in_flight
 from app.legacy.rows import legacy_reference, reception_request
+from app.processes.bulk_start import BulkStarter
 from persistence.dossier_models import Dossier, DossierDocument, Procedure
 from persistence.integration_models import OutboxMessage
 from persistence.job_models import Job
 from persistence.models import Base, Event, HumanTask, ProcessInstance, TaskCandidateGroup, Wait
 from tests.conftest import shipped_diagrams
-from tests.diagrams import HEADER
+from tests.diagrams import HEADER, linear
 from tests.onestop import install_catalogue, procedures, units
 
 # What both paths take as "now", so times compare exactly; the real clock's, so timers are not already due.
@@ -243,3 +244,38 @@ def test_a_step_the_diagram_never_stops_at_writes_nothing(services, client):
         assert _delta(before, _counts_in(session)) == {}
     assert isinstance(answers[0], dict)
     assert getattr(answers[1], "code", None) == "step_not_reached" and answers[1].field == "step"
+
+
+def test_copies_share_one_engine_run_and_keep_every_other_value(services):
+    """Two instances differing only in their code: one engine run; a shared value that looks like an id stays
+    as it was (only the run's own task ids are renewed), and each copy holds its own code and fresh task ids."""
+    services.deployments.deploy([SourceFile("linear.bpmn", linear("copied", ("a", "b")))], actor="test")
+    reference = "0b5e1d2c-3f4a-4b6c-8d9e-0f1a2b3c4d5e"
+    with services.instances.command() as session:
+        definition = services.instances.definition(session, "copied")
+        model = services.deployments.model_of(session, definition.id)
+        starter = BulkStarter(services.instances, services.reception.calendars.working_calendar(session), NOW,
+                              per_instance=("dossier_code",))
+        runs = []
+        engine_start = services.instances.engine.start
+        services.instances.engine.start = lambda *a, **k: runs.append(1) or engine_start(*a, **k)
+        try:
+            started = [starter.start(definition, model, business_key=code, actor="import", open_at="b", submit={},
+                                     variables={"dossier_code": code, "external_ref": reference})
+                       for code in ("MA-1", "MA-2")]
+        finally:
+            del services.instances.engine.start
+        starter.insert(session, started)
+    assert len(runs) == 1
+    first, second = ([(t.element_id, t.id) for t in s.tasks] for s in started)
+    assert [e for e, _ in first] == [e for e, _ in second] == ["b"] and first[0][1] != second[0][1]
+    with services.db.read() as session:
+        for code, instance in zip(("MA-1", "MA-2"), started, strict=True):
+            row = session.get(ProcessInstance, instance.row["id"])
+            assert row.business_key == code and row.variables == {"dossier_code": code, "external_ref": reference}
+            workflow = services.instances.engine.load(model, row.state)
+            assert {str(t.id) for t in workflow.get_tasks()}.isdisjoint(
+                str(t.id) for other in started if other is not instance
+                for t in services.instances.engine.load(model, other.row["state"]).get_tasks())
+    view = services.instances.complete_task(started[1].tasks[0].id, {}, "cv_1")
+    assert view.status == "completed" and view.business_key == "MA-2"

@@ -81,6 +81,17 @@ def load_state(model: ProcessModel, blob: bytes, script_engine: Any) -> BpmnWork
     return _registry.restore(dct, model=model, script_engine=script_engine)
 
 
+def task_ids(blob: bytes) -> list[str]:
+    """Every task id a saved state holds, its subprocesses' included (to copy a state under fresh ids)."""
+    def collect(dct: dict[str, Any]) -> list[str]:
+        ids = list(dct.get("tasks", {}))
+        for sub in dct.get("subprocesses", {}).values():
+            ids += collect(sub)
+        return ids
+
+    return list(dict.fromkeys(collect(orjson.loads(blob))))
+
+
 def full_spiff_json(workflow: BpmnWorkflow) -> str:
     """SpiffWorkflow's own serialization, spec included: the size we compare our state with."""
     return _full_serializer.serialize_json(workflow)

@@ -6,7 +6,6 @@ ids and their own values. The diagram is searched for each per-instance name, an
 script deriving a receipt number from the code, say) has its engine run for every instance.
 """
 
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +21,6 @@ from app.processes.instances import TIMER_WAITS_BEFORE, InstanceService, new_tas
 from persistence import repositories as repo
 from persistence.models import Event, HumanTask, ProcessDefinition, Wait
 
-_UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _TASK_COLUMNS = tuple(c.key for c in HumanTask.__table__.columns)
 
 
@@ -100,8 +98,7 @@ class BulkStarter:
             started = self._run(definition, model, marks["business_key"], variables, actor, open_at, submit)
         except MotcuaError as exc:
             return _Template(None, exc, marks, [])
-        ids = list(dict.fromkeys([started.row["id"], *(m.decode() for m in _UUID.findall(started.row["state"])),
-                                  *(t.id for t in started.tasks)]))
+        ids = [started.row["id"], *serialization.task_ids(started.row["state"])]
         return _Template(started, None, marks, ids)
 
     def _run(self, definition: ProcessDefinition, model: ProcessModel, business_key: str,
@@ -139,8 +136,9 @@ def _copy(template: _Template, values: dict[str, str]) -> Started:
     started = template.started
     assert started is not None
     swap = {**{old: str(uuid.uuid4()) for old in template.ids}, **values}
+    # Task ids are random UUIDs and marks random hex: wherever one stands in the state, it is that id or value.
     state = started.row["state"]
-    for old, new in swap.items():  # ids and marks are unique: wherever one stands, it is that id or value
+    for old, new in swap.items():
         state = state.replace(old.encode(), orjson.dumps(new)[1:-1])
     instance_id = swap[started.row["id"]]
     row = {**started.row, "id": instance_id, "business_key": values[template.marks["business_key"]],
