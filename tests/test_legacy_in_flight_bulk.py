@@ -247,22 +247,23 @@ def test_a_step_the_diagram_never_stops_at_writes_nothing(services, client):
 
 
 def test_copies_share_one_engine_run_and_keep_every_other_value(services):
-    """Two instances differing only in their code: one engine run; a shared value that looks like an id stays
-    as it was (only the run's own task ids are renewed), and each copy holds its own code and fresh task ids."""
+    """Two instances whose variables differ only in values the diagram never names: one engine run; a value
+    that looks like an id stays as it was (only the run's own task ids are renewed); each copy holds its own
+    values, of their own types, and fresh task ids."""
     services.deployments.deploy([SourceFile("linear.bpmn", linear("copied", ("a", "b")))], actor="test")
     reference = "0b5e1d2c-3f4a-4b6c-8d9e-0f1a2b3c4d5e"
     with services.instances.command() as session:
         definition = services.instances.definition(session, "copied")
         model = services.deployments.model_of(session, definition.id)
-        starter = BulkStarter(services.instances, services.reception.calendars.working_calendar(session), NOW,
-                              per_instance=("dossier_code",))
+        starter = BulkStarter(services.instances, services.reception.calendars.working_calendar(session), NOW)
         runs = []
         engine_start = services.instances.engine.start
         services.instances.engine.start = lambda *a, **k: runs.append(1) or engine_start(*a, **k)
         try:
             started = [starter.start(definition, model, business_key=code, actor="import", open_at="b", submit={},
-                                     variables={"dossier_code": code, "external_ref": reference})
-                       for code in ("MA-1", "MA-2")]
+                                     variables={"dossier_code": code, "external_ref": reference, "fee": fee,
+                                                "urgent": fee > 0, "extra": {"unit": code.lower()}})
+                       for code, fee in (("MA-1", 0), ("MA-2", 150000))]
         finally:
             del services.instances.engine.start
         starter.insert(session, started)
@@ -270,10 +271,14 @@ def test_copies_share_one_engine_run_and_keep_every_other_value(services):
     first, second = ([(t.element_id, t.id) for t in s.tasks] for s in started)
     assert [e for e, _ in first] == [e for e, _ in second] == ["b"] and first[0][1] != second[0][1]
     with services.db.read() as session:
-        for code, instance in zip(("MA-1", "MA-2"), started, strict=True):
+        for (code, fee), instance in zip((("MA-1", 0), ("MA-2", 150000)), started, strict=True):
             row = session.get(ProcessInstance, instance.row["id"])
-            assert row.business_key == code and row.variables == {"dossier_code": code, "external_ref": reference}
+            expected = {"dossier_code": code, "external_ref": reference, "fee": fee, "urgent": fee > 0,
+                        "extra": {"unit": code.lower()}}
+            assert row.business_key == code and row.variables == expected
             workflow = services.instances.engine.load(model, row.state)
+            holding = [t for t in workflow.get_tasks() if t.data]
+            assert holding and all({k: t.data.get(k) for k in expected} == expected for t in holding)
             assert {str(t.id) for t in workflow.get_tasks()}.isdisjoint(
                 str(t.id) for other in started if other is not instance
                 for t in services.instances.engine.load(model, other.row["state"]).get_tasks())

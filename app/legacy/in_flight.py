@@ -1,10 +1,11 @@
 """In-flight legacy dossiers of one import batch, written with one INSERT per table.
 
 Each dossier gets what a reception moved on to its step would write (ReceptionService.receive_draft with
-`open_at`): the same engine run (app/processes/bulk_start.py: one run per step and shape, copied), task rows,
-waits, history, dossier status (tracking.follow), outbox messages (each listener's `outgoing`) and timer jobs.
-Only nothing is read back: the rows are new, so there is no earlier task, wait, job or outbox sequence to
-look for. tests/test_legacy_in_flight_bulk.py compares every table with receptions moved on one by one.
+`open_at`): the same engine run (app/processes/bulk_start.py: one run shared by dossiers the diagram can't
+tell apart), task rows, waits, history, dossier status (tracking.follow), outbox messages (each listener's
+`outgoing`) and timer jobs. Only nothing is read back: the rows are new, so there is no earlier task, wait,
+job or outbox sequence to look for. tests/test_legacy_in_flight_bulk.py compares every table with receptions
+moved on one by one.
 """
 
 from dataclasses import dataclass
@@ -27,8 +28,6 @@ from persistence import repositories as repo
 from persistence.dossier_models import Dossier, DossierDocument
 from persistence.models import Event, ProcessDefinition
 
-PER_DOSSIER = ("dossier_code",)  # the one start variable unique to each dossier (Draft.variables)
-
 
 @dataclass
 class InFlight:
@@ -50,7 +49,7 @@ def write_in_flight(reception: ReceptionService, session: Session, rows: list[In
     now = rows[0].draft.now
     if any(row.draft.now != now for row in rows):
         raise ValueError("the drafts of one batch share one clock")
-    starter = BulkStarter(instances, calendar, now, per_instance=PER_DOSSIER)
+    starter = BulkStarter(instances, calendar, now)
     definitions: dict[str, tuple[ProcessDefinition, ProcessModel]] = {}
     answers: list[dict[str, Any] | MotcuaError] = []
     started: list[Started] = []

@@ -1,9 +1,11 @@
 """Many new instances at once (the legacy import), built in memory and written with one INSERT per table.
 
-Instances of one definition moved to the same step with the same variables, apart from per-instance values the
-diagram never mentions (a dossier's code), run the engine once: the others are copies of that run with fresh
-ids and their own values. The diagram is searched for each per-instance name, and one that mentions it (a
-script deriving a receipt number from the code, say) has its engine run for every instance.
+Instances of one definition moved to the same step, whose variables differ only in values the diagram never
+names, run the engine once: the others are copies of that run with fresh task ids and their own values. What
+the diagram never names it cannot read (expressions reach variables by name only; RestrictedPython offers no
+locals() or globals()), so those values only ride along in the task data. Whether a name is named is a plain
+search of the stored model for it: any mention (a condition, a script, a due-date expression, even a
+documentation text) makes the value part of what must be equal to share a run.
 """
 
 import uuid
@@ -36,40 +38,42 @@ class Started:
 
 @dataclass
 class _Template:
-    """One engine run, its per-instance values and business key replaced by marks, and every id it holds."""
+    """One engine run whose own values (and business key) were marks, and every task id its state holds."""
 
     started: Started | None
     refusal: MotcuaError | None
-    marks: dict[str, str]
+    marks: dict[str, str]  # variable name (or BUSINESS_KEY) -> the mark that stood for its value
     ids: list[str]
+
+
+BUSINESS_KEY = "\x00business_key"  # not a possible variable name
 
 
 class BulkStarter:
     """For one transaction: one calendar and one `now` for all its instances (timers are due alike)."""
 
-    def __init__(self, instances: InstanceService, calendar: timers.TimerCalendar, now: datetime, *,
-                 per_instance: tuple[str, ...] = ()) -> None:
-        self.instances, self.calendar, self.now, self.per_instance = instances, calendar, now, per_instance
+    def __init__(self, instances: InstanceService, calendar: timers.TimerCalendar, now: datetime) -> None:
+        self.instances, self.calendar, self.now = instances, calendar, now
         self._templates: dict[Any, _Template] = {}
-        self._mentions: dict[str, bool] = {}
+        self._model_text: dict[str, bytes] = {}
 
     def start(self, definition: ProcessDefinition, model: ProcessModel, *, business_key: str,
               variables: dict[str, Any], actor: str | None, open_at: str | None = None,
               submit: dict[str, Any] | None = None) -> Started:
         """What `InstanceService.start_in` would write (same engine run, task rows, waits, history events).
         Raises the engine's refusal, e.g. InvalidInput `step_not_reached`."""
-        own = {name: variables[name] for name in self.per_instance if isinstance(variables.get(name), str)}
-        if len(own) < len(self.per_instance) or self._mentions_per_instance(definition, model):
-            return self._run(definition, model, business_key, variables, actor, open_at, submit)
-        shared = {k: v for k, v in variables.items() if k not in own}
-        key = (definition.id, open_at, actor, orjson.dumps(shared, option=orjson.OPT_SORT_KEYS, default=str),
-               orjson.dumps(submit or {}, option=orjson.OPT_SORT_KEYS, default=str))
+        text = self._model_text.get(definition.id)
+        if text is None:
+            text = self._model_text[definition.id] = serialization.dump_model(model)
+        own = {name: value for name, value in variables.items() if name.encode() not in text}
+        shared = {name: value for name, value in variables.items() if name not in own}
+        key = (definition.id, open_at, actor, tuple(sorted(own)), _json(shared), _json(submit or {}))
         template = self._templates.get(key)
         if template is None:
-            template = self._templates[key] = self._template(definition, model, shared, actor, open_at, submit)
+            template = self._templates[key] = self._template(definition, model, shared, own, actor, open_at, submit)
         if template.refusal is not None:
             raise template.refusal
-        return _copy(template, {template.marks["business_key"]: business_key,
+        return _copy(template, {template.marks[BUSINESS_KEY]: business_key,
                                 **{template.marks[name]: value for name, value in own.items()}})
 
     def insert(self, session: Session, started: list[Started]) -> None:
@@ -84,18 +88,13 @@ class BulkStarter:
         for s in started:
             session.info.setdefault(TIMER_WAITS_BEFORE, {})[s.row["id"]] = False
 
-    def _mentions_per_instance(self, definition: ProcessDefinition, model: ProcessModel) -> bool:
-        if definition.id not in self._mentions:
-            text = serialization.dump_model(model)
-            self._mentions[definition.id] = any(name.encode() in text for name in self.per_instance)
-        return self._mentions[definition.id]
-
     def _template(self, definition: ProcessDefinition, model: ProcessModel, shared: dict[str, Any],
-                  actor: str | None, open_at: str | None, submit: dict[str, Any] | None) -> _Template:
-        marks = {name: f"motcua-mark-{uuid.uuid4().hex}" for name in (*self.per_instance, "business_key")}
-        variables = {**shared, **{name: marks[name] for name in self.per_instance}}
+                  own: dict[str, Any], actor: str | None, open_at: str | None,
+                  submit: dict[str, Any] | None) -> _Template:
+        marks = {name: f"motcua-mark-{uuid.uuid4().hex}" for name in (*own, BUSINESS_KEY)}
+        variables = {**shared, **{name: marks[name] for name in own}}
         try:
-            started = self._run(definition, model, marks["business_key"], variables, actor, open_at, submit)
+            started = self._run(definition, model, marks[BUSINESS_KEY], variables, actor, open_at, submit)
         except MotcuaError as exc:
             return _Template(None, exc, marks, [])
         ids = [started.row["id"], *serialization.task_ids(started.row["state"])]
@@ -131,17 +130,19 @@ class BulkStarter:
         return Started(row, tasks, waits, events)
 
 
-def _copy(template: _Template, values: dict[str, str]) -> Started:
-    """The template's instance with fresh ids, each mark replaced by its instance's own value."""
+def _copy(template: _Template, values: dict[str, Any]) -> Started:
+    """The template's instance with fresh task ids, each mark replaced by its instance's own value."""
     started = template.started
     assert started is not None
-    swap = {**{old: str(uuid.uuid4()) for old in template.ids}, **values}
-    # Task ids are random UUIDs and marks random hex: wherever one stands in the state, it is that id or value.
+    ids = {old: str(uuid.uuid4()) for old in template.ids}
     state = started.row["state"]
-    for old, new in swap.items():
-        state = state.replace(old.encode(), orjson.dumps(new)[1:-1])
+    for old, new in ids.items():  # random UUIDs: wherever one stands in the state, it is that task's id
+        state = state.replace(old.encode(), new.encode())
+    for mark, value in values.items():  # untouched by the diagram, a mark stands only as a whole JSON value
+        state = state.replace(orjson.dumps(mark), orjson.dumps(value, default=str))
+    swap = {**ids, **values}
     instance_id = swap[started.row["id"]]
-    row = {**started.row, "id": instance_id, "business_key": values[template.marks["business_key"]],
+    row = {**started.row, "id": instance_id, "business_key": values[template.marks[BUSINESS_KEY]],
            "state": state, "variables": _swapped(started.row["variables"], swap)}
     tasks = [HumanTask(**{c: _fresh(getattr(t, c)) for c in _TASK_COLUMNS}) for t in started.tasks]
     for task in tasks:
@@ -162,12 +163,13 @@ def _fresh(value: Any) -> Any:
     return value
 
 
-def _swapped(value: Any, swap: dict[str, str]) -> Any:
+def _json(value: dict[str, Any]) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=str)
+
+
+def _swapped(value: Any, swap: dict[str, Any]) -> Any:
     if isinstance(value, str):
-        for old, new in swap.items():
-            if old in value:
-                value = value.replace(old, new)
-        return value
+        return swap.get(value, value)
     if isinstance(value, dict):
         return {k: _swapped(v, swap) for k, v in value.items()}
     if isinstance(value, list):
