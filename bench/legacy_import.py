@@ -1,6 +1,7 @@
 """Legacy import throughput: `python -m bench.legacy_import [--rows 2000] [--finished 0.7]` on PostgreSQL
-(MOTCUA_BENCH_POSTGRES_URL or local). Writes a JSON Lines file of finished and in-flight dossiers (in-flight
-ones wait at `appraisal`, two steps in), imports it once (rows/s), then again (the idempotent skip, rows/s).
+(MOTCUA_BENCH_POSTGRES_URL or local). Writes a JSON Lines file of finished and in-flight dossiers of every
+shipped procedure (department ones at the department's counter, commune ones spread over the communes;
+in-flight ones at any step of their diagram), imports it once (rows/s), then again (the idempotent skip).
 CPU seconds from /proc: this process, and every PostgreSQL process on the machine (shared with whatever else
 runs)."""
 
@@ -10,12 +11,16 @@ import json
 import os
 import pstats
 import random
+import re
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 
+from app.calendar.workdays import LOCAL_TZ
 from app.container import build_services
+from app.dossiers.reception import COMMUNE_TYPES
 from app.engine.parsing import SourceFile
 from app.legacy.importer import LegacyImporter
 from app.legacy.rows import Mapping, read_rows
@@ -49,8 +54,8 @@ def main() -> None:
             services.deployments.deploy([SourceFile(path.name, path.read_bytes())], actor="bench")
         with services.db.read() as session:
             counter = next(u.code for u in session.query(Unit) if "Một cửa" in u.name)
-            procedure = next(p.code for p in session.query(Procedure)
-                             if p.level == "department" and not p.moh_centralized)
+            communes = sorted(u.code for u in session.query(Unit) if u.reception and u.type in COMMUNE_TYPES)
+            procedures = sorted(session.query(Procedure), key=lambda p: p.code)
         rng = random.Random(7)
         base = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
         with tempfile.TemporaryDirectory() as tmp:
@@ -58,15 +63,8 @@ def main() -> None:
             with sample.open("w", encoding="utf-8") as handle:
                 for i in range(args.rows):
                     received = base + timedelta(minutes=7 * i)
-                    row = {"legacy_id": f"B-{i}", "source_system": "hai_duong", "procedure_code": procedure,
-                           "receiving_unit": counter, "applicant_id_number": f"0302{i:08d}",
-                           "applicant_name": "Nguyễn Văn Thử", "received_at": received.isoformat()}
-                    if rng.random() < args.finished:
-                        row |= {"state": "finished", "finished_at": (received + timedelta(days=9)).isoformat(),
-                                "result_number": f"{i}/GP-SYT"}
-                    else:
-                        row |= {"state": "in_progress", "step": "appraisal"}
-                    handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    handle.write(json.dumps(_row(i, received, rng, args.finished, procedures, counter, communes),
+                                            ensure_ascii=False) + "\n")
             importer = LegacyImporter(services.reception, services.inbound)
             rows = list(read_rows(sample))
             for label in ("first import", "second import (all skipped)"):
@@ -88,6 +86,32 @@ def main() -> None:
         services.close()
     finally:
         drop_database(admin, url)
+
+
+def _row(i: int, received: datetime, rng: random.Random, finished: float, procedures: list[Procedure],
+         counter: str, communes: list[str]) -> dict:
+    """A dossier of any shipped procedure: department ones received at the department's counter, commune ones
+    at one of the communes; in flight at any step of its diagram (Ministry-routed ones only before the cutover,
+    after which they wait on the Ministry, not on a step here)."""
+    def fits(procedure: Procedure) -> bool:
+        return not (procedure.moh_centralized and procedure.moh_cutover is not None
+                    and received.astimezone(LOCAL_TZ).date() >= procedure.moh_cutover)
+
+    procedure = rng.choice([p for p in procedures if fits(p)])
+    unit = counter if procedure.level == "department" else rng.choice(communes)
+    row = {"legacy_id": f"B-{i}", "source_system": rng.choice(("hai_duong", "hai_phong")),
+           "procedure_code": procedure.code, "receiving_unit": unit, "applicant_id_number": f"0302{i:08d}",
+           "applicant_name": "Nguyễn Văn Thử", "received_at": received.isoformat()}
+    if rng.random() < finished:
+        return row | {"state": "finished", "finished_at": (received + timedelta(days=9)).isoformat(),
+                      "result_number": f"{i}/KQ"}
+    return row | {"state": "in_progress", "step": rng.choice(_steps(procedure.diagram_key))}
+
+
+@cache
+def _steps(diagram_key: str) -> list[str]:
+    text = (ROOT / "workflows" / "bpmn" / f"{diagram_key}.bpmn").read_text(encoding="utf-8")
+    return sorted(set(re.findall(r'motcua:step" value="([a-z_]+)"', text)) - {"ministry"})
 
 
 def _postgres_cpu() -> dict[int, float]:

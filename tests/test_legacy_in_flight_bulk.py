@@ -196,7 +196,8 @@ def test_bulk_in_flight_writes_what_receptions_moved_on_one_by_one_write(service
         rows = _drafts(services, session, cases, calendar)
         for row in rows:
             [row.draft.dossier.code] = next_codes(session, row.draft.competent.code, row.draft.dossier.received_at, 1)
-        answers = write_in_flight(services.reception, session, rows, calendar, ACTOR, SUBMIT)
+        answers = write_in_flight(services.reception, session, rows, BulkStarter(services.instances, calendar, NOW),
+                                  ACTOR, SUBMIT)
     bulk = [row.draft.dossier.code for row in rows]
     end = _counts(services)
 
@@ -240,7 +241,8 @@ def test_a_step_the_diagram_never_stops_at_writes_nothing(services, client):
         for row in rows:
             [row.draft.dossier.code] = next_codes(session, row.draft.competent.code, row.draft.dossier.received_at, 1)
         before = _counts_in(session)
-        answers = write_in_flight(services.reception, session, rows, calendar, ACTOR, SUBMIT)
+        answers = write_in_flight(services.reception, session, rows, BulkStarter(services.instances, calendar, NOW),
+                                  ACTOR, SUBMIT)
         assert _delta(before, _counts_in(session)) == {}
     assert isinstance(answers[0], dict)
     assert getattr(answers[1], "code", None) == "step_not_reached" and answers[1].field == "step"

@@ -20,7 +20,7 @@ def next_code(session: Session, agency_code: str, received_at: datetime) -> str:
 
 def next_codes(session: Session, agency_code: str, received_at: datetime, count: int) -> list[str]:
     """`count` consecutive codes of the agency's day with one counter update (bulk imports)."""
-    day = received_at.astimezone(LOCAL_TZ).strftime("%y%m%d")
+    day = day_of(received_at)
     bump = (update(DossierSequence)
             .where(DossierSequence.agency_code == agency_code, DossierSequence.day == day)
             .values(last_value=DossierSequence.last_value + count)
@@ -33,3 +33,27 @@ def next_codes(session: Session, agency_code: str, received_at: datetime, count:
                         .on_conflict_do_nothing())
         last = session.scalar(bump)
     return [f"{agency_code}-{day}-{value:04d}" for value in range(last - count + 1, last + 1)]
+
+
+def day_of(received_at: datetime) -> str:
+    return received_at.astimezone(LOCAL_TZ).strftime("%y%m%d")
+
+
+def codes_by_day(session: Session, counts: dict[tuple[str, str], int]) -> dict[tuple[str, str], list[str]]:
+    """For each (agency, yyMMdd day) its next `count` codes, every counter moved by one statement (an upsert);
+    the counters are taken in a fixed order, so two bulk importers can't deadlock."""
+    if not counts:
+        return {}
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    table = DossierSequence.__table__
+    upsert = dialect.insert(table).values([{"agency_code": agency, "day": day, "last_value": count}
+                                           for (agency, day), count in sorted(counts.items())])
+    upsert = upsert.on_conflict_do_update(
+        index_elements=[table.c.agency_code, table.c.day],
+        set_={"last_value": table.c.last_value + upsert.excluded.last_value},
+    ).returning(table.c.agency_code, table.c.day, table.c.last_value)
+    out = {}
+    for agency, day, last in session.execute(upsert):
+        count = counts[(agency, day)]
+        out[(agency, day)] = [f"{agency}-{day}-{value:04d}" for value in range(last - count + 1, last + 1)]
+    return out

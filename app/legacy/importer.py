@@ -21,8 +21,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from app.calendar.workdays import LOCAL_TZ, WorkingCalendar
-from app.dossiers.codes import next_codes
+from app.calendar.workdays import WorkingCalendar
+from app.dossiers.codes import codes_by_day, day_of
 from app.dossiers.reception import Draft, ReceptionService
 from app.dossiers.requests import ReceptionRequest
 from app.dossiers.status import DVCQG_CODE, Status, stage_of
@@ -30,8 +30,10 @@ from app.errors import MotcuaError
 from app.integrations.inbound import InboundOnce, request_hash
 from app.legacy.in_flight import InFlight, write_in_flight
 from app.legacy.rows import REQUIRED, Mapping, Refused, legacy_reference, moment, reception_request
+from app.processes.bulk_start import BulkStarter
+from app.processes.instances import InstanceService
 from persistence import repositories as repo
-from persistence.dossier_models import Dossier, DossierDocument, Procedure
+from persistence.dossier_models import Dossier, DossierDocument, Procedure, Unit
 from persistence.integration_models import ProcessedMessage
 from persistence.models import Event, ProcessDefinition, ProcessInstance
 
@@ -60,6 +62,23 @@ class _InFlightRefused(Exception):
     def __init__(self, refused: list[tuple["_Candidate", "Outcome"]]) -> None:
         super().__init__(f"{len(refused)} rows refused")
         self.refused = refused
+
+
+@dataclass
+class _Run:
+    """One import: its mapping, whether it is a dry run, and its clock. Every dossier it writes is written "now"
+    by the one clock, so those the diagram can't tell apart share an engine run across batches (BulkStarter)."""
+
+    mapping: Mapping
+    dry_run: bool
+    now: datetime
+    _starter: BulkStarter | None = None
+
+    def starter(self, instances: InstanceService, calendar: WorkingCalendar) -> BulkStarter:
+        """The run's starter, or a new one when an admin changed the working calendar meanwhile."""
+        if self._starter is None or self._starter.calendar.overrides != calendar.overrides:
+            self._starter = BulkStarter(instances, calendar, self.now)
+        return self._starter
 
 
 @dataclass
@@ -104,28 +123,29 @@ class LegacyImporter:
 
     def import_rows(self, rows: Iterable[tuple[int, dict[str, Any]]], mapping: Mapping, *, dry_run: bool = False,
                     batch_size: int = BATCH_SIZE, progress: Callable[[int], None] | None = None) -> list[Outcome]:
+        run = _Run(mapping, dry_run, datetime.now(UTC))
         outcomes: list[Outcome] = []
         batch: list[tuple[int, dict[str, Any]]] = []
         for item in rows:
             batch.append(item)
             if len(batch) >= batch_size:
-                outcomes += self._batch(batch, mapping, dry_run)
+                outcomes += self._batch(batch, run)
                 if progress:
                     progress(len(batch))
                 batch = []
         if batch:
-            outcomes += self._batch(batch, mapping, dry_run)
+            outcomes += self._batch(batch, run)
             if progress:
                 progress(len(batch))
         return outcomes
 
-    def _batch(self, rows: list[tuple[int, dict[str, Any]]], mapping: Mapping, dry_run: bool) -> list[Outcome]:
+    def _batch(self, rows: list[tuple[int, dict[str, Any]]], run: "_Run") -> list[Outcome]:
         outcomes: list[Outcome | None] = [None] * len(rows)
         candidates: list[_Candidate] = []
         later: list[int] = []  # a legacy id repeated in the batch waits for the first copy to be written
         keys: set[str] = set()
         for index, (line, raw) in enumerate(rows):
-            candidate = _candidate(index, line, raw, mapping)
+            candidate = _candidate(index, line, raw, run.mapping)
             if isinstance(candidate, Outcome):
                 outcomes[index] = candidate
             elif candidate.key in keys:
@@ -144,40 +164,41 @@ class LegacyImporter:
                 fresh.append(candidate)
         if fresh:
             try:
-                for candidate, outcome in self._write(fresh, mapping, dry_run):
+                for candidate, outcome in self._write(fresh, run):
                     outcomes[candidate.index] = outcome
             except (SQLAlchemyError, MotcuaError) as exc:
                 if len(fresh) == 1:
                     outcomes[fresh[0].index] = self._failed(fresh[0], exc)
                 else:  # something no check foresaw: find the row, one transaction each
                     for candidate in fresh:
-                        outcomes[candidate.index] = self._batch([rows[candidate.index]], mapping, dry_run)[0]
+                        outcomes[candidate.index] = self._batch([rows[candidate.index]], run)[0]
         if later:
-            for index, outcome in zip(later, self._batch([rows[i] for i in later], mapping, dry_run), strict=True):
+            for index, outcome in zip(later, self._batch([rows[i] for i in later], run), strict=True):
                 outcomes[index] = outcome
         return [o for o in outcomes if o is not None]
 
-    def _write(self, candidates: list[_Candidate], mapping: Mapping,
-               dry_run: bool) -> list[tuple[_Candidate, Outcome]]:
+    def _write(self, candidates: list[_Candidate], run: "_Run") -> list[tuple[_Candidate, Outcome]]:
         refused: list[tuple[_Candidate, Outcome]] = []
         while True:
             try:
-                return refused + self._write_once(candidates, mapping, dry_run)
+                return refused + self._write_once(candidates, run)
             except _InFlightRefused as exc:  # rolled back (codes given back): again without those rows
                 refused += exc.refused
                 gone = {candidate.index for candidate, _ in exc.refused}
                 candidates = [c for c in candidates if c.index not in gone]
 
-    def _write_once(self, candidates: list[_Candidate], mapping: Mapping,
-                    dry_run: bool) -> list[tuple[_Candidate, Outcome]]:
+    def _write_once(self, candidates: list[_Candidate], run: "_Run") -> list[tuple[_Candidate, Outcome]]:
         done: list[tuple[_Candidate, Outcome]] = []
         try:
             with self.instances.command() as session:
                 calendar = self.reception.calendars.working_calendar(session)
-                now = datetime.now(UTC)  # one clock for the batch: dossiers at one step share one engine run
+                starter = run.starter(self.instances, calendar)
+                # Every row looks up its procedure and units by key: one read each puts them all in the session
+                # (held here, since the session keeps unreferenced rows only weakly).
+                _held = [*session.scalars(select(Procedure)), *session.scalars(select(Unit))]
                 checked_rows: list[_Checked] = []
                 for candidate in candidates:
-                    checked = self._check(session, candidate, mapping, calendar, now)
+                    checked = self._check(session, candidate, run.mapping, calendar, run.now)
                     if isinstance(checked, Outcome):
                         done.append((candidate, checked))
                     else:
@@ -187,7 +208,7 @@ class LegacyImporter:
                 in_flight = [c for c in checked_rows if not c.finished_at]
                 written = write_in_flight(self.reception, session, [
                     InFlight(c.draft, c.step or "", c.appointment_at, legacy_reference(c.candidate.row))
-                    for c in in_flight], calendar, ACTOR, SUBMIT)
+                    for c in in_flight], starter, ACTOR, SUBMIT)
                 refused = [(c.candidate, _refused(c.candidate, a)) for c, a in zip(in_flight, written, strict=True)
                            if isinstance(a, MotcuaError)]
                 if refused:
@@ -198,8 +219,8 @@ class LegacyImporter:
                         {"key": c.candidate.key, "request_hash": c.candidate.digest, "status_code": 200,
                          "response": answer, "created_at": c.draft.now} for c, answer in answers])
                 done += [(c.candidate, Outcome(c.candidate.line, c.candidate.legacy_id, "imported",
-                                               None if dry_run else answer["code"])) for c, answer in answers]
-                if dry_run:
+                                               None if run.dry_run else answer["code"])) for c, answer in answers]
+                if run.dry_run:
                     raise _DryRun
         except _DryRun:
             pass
@@ -296,12 +317,13 @@ class LegacyImporter:
 
 
 def _number(session: Session, dossiers: list[Dossier]) -> None:
-    """Codes for the batch, in row order, with one counter update per agency and day."""
+    """Codes for the batch, in row order within each agency and day, all counters moved by one statement."""
     by_day: dict[tuple[str, str], list[Dossier]] = defaultdict(list)
     for dossier in dossiers:
-        by_day[(dossier.competent_unit, dossier.received_at.astimezone(LOCAL_TZ).strftime("%y%m%d"))].append(dossier)
-    for (agency, _), group in sorted(by_day.items()):  # a fixed lock order: concurrent imports can't deadlock
-        for dossier, code in zip(group, next_codes(session, agency, group[0].received_at, len(group)), strict=True):
+        by_day[(dossier.competent_unit, day_of(dossier.received_at))].append(dossier)
+    codes = codes_by_day(session, {key: len(group) for key, group in by_day.items()})
+    for key, group in by_day.items():
+        for dossier, code in zip(group, codes[key], strict=True):
             dossier.code = code
 
 

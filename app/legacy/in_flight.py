@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from app.calendar.workdays import WorkingCalendar
 from app.dossiers.reception import Draft, ReceptionService
 from app.dossiers.tracking import fill_due_times, follow
 from app.engine.model import ProcessModel
@@ -39,17 +38,16 @@ class InFlight:
     result: dict[str, Any]
 
 
-def write_in_flight(reception: ReceptionService, session: Session, rows: list[InFlight], calendar: WorkingCalendar,
+def write_in_flight(reception: ReceptionService, session: Session, rows: list[InFlight], starter: BulkStarter,
                     actor: str, submit: dict[str, Any]) -> list[dict[str, Any] | MotcuaError]:
     """Per row, its answer (code, status, step) or the engine's refusal. Nothing is written when any row is
-    refused: the caller drops those rows and comes again. The drafts share one clock (`Draft.now`)."""
+    refused: the caller drops those rows and comes again. The drafts' clock (`Draft.now`) is the starter's."""
     if not rows:
         return []
     instances, changes = reception.instances, reception.tracker.changes
-    now = rows[0].draft.now
+    now, calendar = starter.now, starter.calendar
     if any(row.draft.now != now for row in rows):
-        raise ValueError("the drafts of one batch share one clock")
-    starter = BulkStarter(instances, calendar, now)
+        raise ValueError("the drafts are written on the starter's clock")
     definitions: dict[str, tuple[ProcessDefinition, ProcessModel]] = {}
     answers: list[dict[str, Any] | MotcuaError] = []
     started: list[Started] = []
