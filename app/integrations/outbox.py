@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, insert, select
+from sqlalchemy import String, bindparam, cast, exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from app.dossiers.changes import DossierChange
@@ -30,15 +30,22 @@ class Outgoing:
     payload: dict[str, Any]
 
 
-def enqueue(session: Session, topic: str, aggregate: str, kind: str, payload: dict[str, Any]) -> OutboxMessage:
+_OUTBOX = OutboxMessage.__table__
+_NEXT_SEQUENCE = (select(func.coalesce(func.max(_OUTBOX.c.sequence), 0) + 1)
+                  .where(_OUTBOX.c.topic == bindparam("topic"), _OUTBOX.c.aggregate == bindparam("aggregate"))
+                  .scalar_subquery())
+# The next sequence is read by the INSERT itself: one round trip, not a SELECT and then an INSERT.
+_ENQUEUE = insert(_OUTBOX).values(
+    topic=bindparam("topic"), aggregate=bindparam("aggregate"), sequence=_NEXT_SEQUENCE, kind=bindparam("kind"),
+    idempotency_key=bindparam("key_prefix") + cast(_NEXT_SEQUENCE, String), payload=bindparam("payload"),
+    status="pending", attempts=0)
+
+
+def enqueue(session: Session, topic: str, aggregate: str, kind: str, payload: dict[str, Any]) -> None:
     # The caller has flushed its change of the aggregate, so on PostgreSQL this transaction holds the
     # dossier's row lock (and on SQLite the write lock): the next sequence number cannot be taken twice.
-    last = session.scalar(select(func.max(OutboxMessage.sequence))
-                          .where(OutboxMessage.topic == topic, OutboxMessage.aggregate == aggregate))
-    sequence = (last or 0) + 1
-    message = OutboxMessage(**_row(topic, aggregate, sequence, kind, payload))
-    session.add(message)
-    return message
+    session.execute(_ENQUEUE, {"topic": topic, "aggregate": aggregate, "kind": kind,
+                               "key_prefix": f"{topic}:{aggregate}:", "payload": payload})
 
 
 def insert_for_new_dossiers(session: Session, messages: list[tuple[str, Outgoing]], now: datetime) -> None:
