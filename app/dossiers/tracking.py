@@ -6,7 +6,6 @@ whichever route caused it (task completion, message, dossier action).
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from app.calendar.service import CalendarService
@@ -17,8 +16,6 @@ from persistence.dossier_models import Dossier
 from persistence.models import HumanTask, ProcessInstance, Wait
 
 MINISTRY_MESSAGE = "moh_result"
-# Built once: the tracker runs on every instance change.
-_DOSSIER_OF_INSTANCE = select(Dossier).where(Dossier.process_instance_id == bindparam("instance_id"))
 
 
 class DossierTracker:
@@ -28,8 +25,12 @@ class DossierTracker:
 
     def __call__(self, session: Session, instance: ProcessInstance, tasks: list[HumanTask], waits: list[Wait],
                  now: datetime) -> None:
-        dossier = session.scalar(_DOSSIER_OF_INSTANCE, {"instance_id": instance.id})
-        if dossier is not None:
+        # A dossier's instance carries the dossier's code as its business key (the reception starts it so): a
+        # look-up by primary key, answered from the session when the command already read the dossier.
+        if instance.business_key is None:
+            return
+        dossier = session.get(Dossier, instance.business_key)
+        if dossier is not None and dossier.process_instance_id == instance.id:
             self.sync(session, dossier, instance, tasks, waits, now)
 
     def sync(self, session: Session, dossier: Dossier, instance: ProcessInstance, tasks: list[HumanTask],
