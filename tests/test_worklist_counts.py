@@ -15,11 +15,12 @@ from types import SimpleNamespace
 import httpx
 import pytest
 from alembic import command
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 
 from app.calendar.service import CalendarService
 from app.container import build_services
 from app.dossiers.queries import DossierQueries
+from app.dossiers.status import QUEUES
 from app.dossiers.worklist_counts import counted_from_dossiers
 from app.legacy.importer import LegacyImporter, Mapping, read_rows
 from app.reports.generator import generate
@@ -212,6 +213,16 @@ def test_recount_rebuilds_the_counts_from_the_dossiers(services, client, databas
     assert command_line.returncode == 0, command_line.stdout + command_line.stderr
     assert "Đã đếm lại" in command_line.stdout
     assert_counts_are_right(services)
+
+
+def test_truncating_the_dossiers_empties_the_counts(services, client):
+    if services.db.dialect != "postgresql":
+        pytest.skip("SQLite has no TRUNCATE")
+    generate(services.db, 40, year=2025, seed=9, batch=40)
+    assert kept(services.db)
+    with services.db.transaction() as session:  # fires no delete trigger
+        session.execute(text("TRUNCATE dossiers CASCADE"))
+    assert kept(services.db) == {} and services.dossiers.queue_counts(None) == dict.fromkeys(QUEUES, 0)
 
 
 @pytest.mark.parametrize("upkeep", ["compact", "recount"])
