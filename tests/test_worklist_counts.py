@@ -234,7 +234,7 @@ def test_upkeep_racing_receptions_loses_nothing(services, client, server, upkeep
     install_catalogue(services)
     commune_level = procedures(client, level="commune")
     communes = [u["code"] for u in units(client, "commune")][:4]
-    receivers, receptions = len(communes), 12
+    receivers, receptions = len(communes), 20
     barrier = threading.Barrier(receivers + 1)
     finished = threading.Event()
     run: Callable[[], int] = getattr(services.worklist_counts, upkeep)

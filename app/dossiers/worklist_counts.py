@@ -11,10 +11,9 @@ from persistence.dossier_models import Dossier, WorklistCount
 COMPACTION_LOCK = 766_0002  # PostgreSQL advisory lock: one compaction at a time (two could deadlock on rows)
 KEY = (WorklistCount.unit_code, WorklistCount.scope, WorklistCount.stage)
 
-# The rows a compaction folds: every row of a key with several rows, and a lone row whose delta is 0.
+# The rows a compaction folds: those of keys with several rows (a key's lone row is already folded).
 _FOLDED = """(unit_code, scope, stage) IN (
-    SELECT unit_code, scope, stage FROM worklist_counts {where}
-    GROUP BY unit_code, scope, stage HAVING count(*) > 1 OR sum(delta) = 0)"""
+    SELECT unit_code, scope, stage FROM worklist_counts {where} GROUP BY unit_code, scope, stage HAVING count(*) > 1)"""
 # PostgreSQL: the deleted rows are summed and written back in one statement. The DELETE sees the committed rows of
 # its snapshot only, and a row a concurrent compaction deleted first is skipped, not returned: every delta is
 # either folded here or left for the next compaction, never both nor neither.
