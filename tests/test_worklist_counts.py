@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import httpx
 import pytest
 from alembic import command
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import delete, event, func, insert, select, text, update
 
 from app.calendar.service import CalendarService
 from app.container import build_services
@@ -263,6 +263,42 @@ def test_upkeep_racing_receptions_loses_nothing(services, client, server, upkeep
         rounds = upkeeping.result()
     assert sum(received) == receivers * receptions and rounds > 3, rounds
     assert sum(services.dossiers.queue_counts(unit)["new"] for unit in communes) == receivers * receptions
+    assert_counts_are_right(services)
+
+
+def test_a_dossier_committed_during_a_recount_is_counted_once(services, client):
+    """PostgreSQL: a writer commits its dossier (and that dossier's delta row) right after the recount's DELETE, the
+    moment that would count it twice, were the recount not holding the table lock that makes the writer finish
+    first."""
+    if services.db.dialect != "postgresql":
+        pytest.skip("SQLite's recount holds the write lock: no writer commits meanwhile")
+    generate(services.db, 30, year=2025, seed=12, batch=30)
+    with services.db.read() as session:
+        row = dict(session.execute(select(Dossier.__table__).limit(1)).mappings().one())
+    written, deleted, committed = threading.Event(), threading.Event(), threading.Event()
+
+    def write() -> None:
+        with services.db.engine.connect() as connection, connection.begin():
+            connection.execute(insert(Dossier.__table__), [row | {"code": row["code"] + "-R",
+                                                                  "process_instance_id": "race-recount"}])
+            written.set()
+            deleted.wait(timeout=2)  # the recount's DELETE ran, or the recount waits for this commit
+        committed.set()
+
+    def after(connection, cursor, statement, *args) -> None:
+        if statement.startswith("DELETE FROM worklist_counts") and not committed.is_set():
+            deleted.set()
+            committed.wait(timeout=10)
+
+    event.listen(services.db.engine, "after_cursor_execute", after)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            writing = pool.submit(write)
+            assert written.wait(timeout=10)
+            services.worklist_counts.recount()
+            writing.result()
+    finally:
+        event.remove(services.db.engine, "after_cursor_execute", after)
     assert_counts_are_right(services)
 
 
