@@ -46,8 +46,9 @@ COUNTED_CHANGE = ("OLD.stage IS DISTINCT FROM NEW.stage OR OLD.competent_unit IS
                   " OR OLD.receiving_unit IS DISTINCT FROM NEW.receiving_unit")
 
 POSTGRESQL = [
-    # INSERT and DELETE are counted per statement from their transition table: a bulk insert of 10,000 dossiers
-    # writes one row per (unit, scope, stage) it touches, not 30,000.
+    # INSERT and DELETE are counted per statement from their transition table: a statement of many rows (INSERT …
+    # SELECT, multi-row VALUES, COPY, a DELETE … WHERE) writes one row per (unit, scope, stage) it touches, not up to
+    # three per dossier. (psycopg's executemany, as in the demo generator, is one statement per row all the same.)
     f"""CREATE FUNCTION worklist_counts_of_statement() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO worklist_counts ({COLUMNS})
