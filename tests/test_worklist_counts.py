@@ -22,7 +22,8 @@ from app.container import build_services
 from app.dossiers.queries import DossierQueries
 from app.dossiers.status import QUEUES
 from app.dossiers.worklist_counts import counted_from_dossiers
-from app.legacy.importer import LegacyImporter, Mapping, read_rows
+from app.legacy.importer import LegacyImporter
+from app.legacy.rows import Mapping, read_rows
 from app.reports.generator import generate
 from persistence.db import Database
 from persistence.dossier_models import COUNT_SCOPES, Dossier, DossierDocument, WorklistCount
