@@ -27,6 +27,8 @@ demo_cli = typer.Typer(help="Dữ liệu mẫu cho trình diễn và đo hiệu 
 cli.add_typer(demo_cli, name="demo")
 import_cli = typer.Typer(help="Nhập dữ liệu từ hệ thống cũ", no_args_is_help=True)
 cli.add_typer(import_cli, name="import")
+worklist_cli = typer.Typer(help="Danh sách hồ sơ theo hàng đợi", no_args_is_help=True)
+cli.add_typer(worklist_cli, name="worklist")
 console = Console()
 
 
@@ -199,6 +201,13 @@ def demo_generate(
 
 
 cli.command("seed-demo", help="Như `motcua demo generate`.")(demo_generate)
+
+
+@worklist_cli.command("recount")
+def worklist_recount() -> None:
+    """Count every queue again from the dossiers (the triggers keep the counts; this repairs them if ever needed)."""
+    rows = _with_services(lambda s: s.worklist_counts.recount())
+    console.print(f"[green]Đã đếm lại số hồ sơ trong các hàng đợi[/]: {rows} dòng")
 
 
 @cli.command()

@@ -12,6 +12,7 @@ from app.dossiers.lifecycle import LifecycleService
 from app.dossiers.queries import DossierQueries
 from app.dossiers.reception import ReceptionService
 from app.dossiers.tracking import DossierTracker
+from app.dossiers.worklist_counts import WorklistCounts
 from app.engine.cache import ModelCache
 from app.engine.parsing import Limits
 from app.engine.runtime import WorkflowEngine
@@ -61,6 +62,7 @@ class Services:
     reception: ReceptionService
     lifecycle: LifecycleService
     dossiers: DossierQueries
+    worklist_counts: WorklistCounts
     files: DocumentFiles
     calendar: CalendarService
     inbound: InboundOnce
@@ -131,13 +133,15 @@ def build_services(settings: Settings) -> Services:
         lease_seconds=settings.job_lease_seconds, max_attempts=settings.job_max_attempts,
         backoff_seconds=settings.job_backoff_seconds, poll_seconds=settings.worker_poll_seconds,
         scan_interval_seconds=settings.scan_interval_seconds, heartbeat_seconds=settings.worker_heartbeat_seconds)
+    worklist_counts = WorklistCounts(db)
     worker = Worker(db, [TimerHandler(instances), TimerStartHandler(instances)],
-                    scans=[DeadlineScan(db, calendars, changes), lifecycle.close_unanswered_supplements],
+                    scans=[DeadlineScan(db, calendars, changes), lifecycle.close_unanswered_supplements,
+                           worklist_counts.compact_scan],
                     options=options, pumps=[audit.pump, *_outbox_pumps(build_dispatcher(settings, db))])
     return Services(
         settings=settings, db=db, deployments=deployments, instances=instances, queries=InstanceQueries(db),
         catalogue=CatalogueService(db), reception=ReceptionService(instances, calendars, tracker),
-        lifecycle=lifecycle, dossiers=DossierQueries(db, calendars),
+        lifecycle=lifecycle, dossiers=DossierQueries(db, calendars), worklist_counts=worklist_counts,
         files=DocumentFiles(db, FileStore(settings.files_dir, settings.max_document_bytes)),
         calendar=calendars, inbound=inbound,
         callbacks=SignedCallbacks(instances, inbound, moh_secret=settings.moh_callback_secret,

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, text
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from persistence.models import Base
@@ -122,6 +122,28 @@ class Dossier(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+# The unit a dossier counts for in each scope of worklist_counts: the unit branches of the worklist queries.
+COUNT_SCOPES = ("competent", "receiving", "received_elsewhere")
+
+
+class WorklistCount(Base):
+    """A change of a worklist queue's size: +1/-1 per dossier entering/leaving (unit, scope, stage), written by
+    triggers on dossiers (migration 0014) so that every write path counts, ORM or not. A queue's size is the sum
+    of its rows; compaction (app/dossiers/worklist_counts.py) folds them into one row per key."""
+
+    __tablename__ = "worklist_counts"
+    __table_args__ = (Index("ix_worklist_counts_unit_scope_stage", "unit_code", "scope", "stage"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    unit_code: Mapped[str] = mapped_column(String(32))
+    # competent: the dossier's competent_unit; receiving: its receiving_unit; received_elsewhere: its receiving_unit
+    # when that is not the competent one
+    scope: Mapped[str] = mapped_column(String(24))
+    stage: Mapped[str] = mapped_column(String(32))
+    delta: Mapped[int] = mapped_column(Integer)
 
 
 class DossierDocument(Base):

@@ -5,14 +5,14 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from itertools import product
 
-from sqlalchemy import ColumnElement, Select, bindparam, exists, func, select, union_all
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, func, or_, select, union_all
 
 from app.calendar.service import CalendarService
 from app.dossiers.status import QUEUES, STAGES, stages_of
 from app.dossiers.views import DossierView, PublicDossierView
 from app.errors import InvalidInput, NotFound
 from persistence.db import Database
-from persistence.dossier_models import Dossier, DossierDocument, Procedure
+from persistence.dossier_models import Dossier, DossierDocument, Procedure, WorklistCount
 from persistence.models import HumanTask, TaskCandidateGroup
 
 OPEN_STAGES = ("new", "in_progress", "ministry")
@@ -22,6 +22,13 @@ SORTS = {"appointment": ("appointment_at", False), "-appointment": ("appointment
 QUEUE_STAGES = {"new": ("new",), "supplement": ("supplement",), "in_progress": ("in_progress", "ministry"),
                 "to_return": ("to_return",), "withdrawn": ("withdrawn",), "overdue": OPEN_STAGES,
                 "due_soon": OPEN_STAGES, "not_due": OPEN_STAGES}  # not_due: only counted, see queue_counts
+# The queues whose size worklist_counts keeps: (scope, stage) pairs per queue, the unit branches of _branches (to
+# return: where received; withdrawn: decided here, or received here for another unit). Without a unit every dossier
+# counts once, in its competent unit's scope.
+COUNTED = {"new": (("competent", "new"),), "supplement": (("competent", "supplement"),),
+           "in_progress": (("competent", "in_progress"), ("competent", "ministry")),
+           "to_return": (("receiving", "to_return"),),
+           "withdrawn": (("competent", "withdrawn"), ("received_elsewhere", "withdrawn"))}
 Conditions = list[ColumnElement[bool]]
 UNIT, NOW, HORIZON = bindparam("unit"), bindparam("now"), bindparam("horizon")
 LIMIT, OFFSET, FIRST = bindparam("limit"), bindparam("offset"), bindparam("first")
@@ -160,7 +167,17 @@ def _page(by_unit: bool, queue: str | None, sort: str, stages_allowed: tuple[str
 
 @lru_cache(maxsize=2)
 def _counts(by_unit: bool) -> Select:
-    """Every queue's size in one statement: a sum of counts per branch, each an index-only range."""
-    return select(*[sum_of(select(func.count()).select_from(Dossier).where(*conditions).scalar_subquery()
-                           for conditions in _branches(by_unit, queue)).label(queue)
-                    for queue in (*QUEUES, "not_due") if queue != "overdue"])
+    """Every queue's size in one statement: the stage-based queues summed from the unit's worklist_counts rows, and
+    the two time-based counts (due soon, not yet due) as index-only ranges of dossiers, since they change with the
+    clock. One statement, so all of them are of one snapshot."""
+    def kept(queue: str) -> ColumnElement[int]:
+        pairs = COUNTED[queue] if by_unit else dict.fromkeys(("competent", stage) for _, stage in COUNTED[queue])
+        matches = or_(*[and_(WorklistCount.scope == scope, WorklistCount.stage == stage) for scope, stage in pairs])
+        return func.sum(case((matches, WorklistCount.delta), else_=0)).label(queue)
+
+    def counted(queue: str) -> ColumnElement[int]:
+        return sum_of(select(func.count()).select_from(Dossier).where(*conditions).scalar_subquery()
+                      for conditions in _branches(by_unit, queue)).label(queue)
+
+    of_unit = WorklistCount.unit_code == UNIT if by_unit else WorklistCount.scope == "competent"
+    return select(*[kept(queue) for queue in COUNTED], counted("due_soon"), counted("not_due")).where(of_unit)
