@@ -349,6 +349,8 @@ def import_dossiers(
     mapping: Annotated[Path | None, typer.Option("--mapping", help="Tệp YAML ánh xạ cột", exists=True)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Kiểm tra từng dòng, không ghi gì")] = False,
     report: Annotated[Path | None, typer.Option("--report", help="Ghi báo cáo từng dòng (CSV)")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, max=16,
+                                      help="Số tiến trình nhập song song (PostgreSQL; SQLite luôn 1)")] = 1,
 ) -> None:
     """Import finished and in-flight dossiers; re-running skips rows already imported (by legacy id)."""
     import csv
@@ -357,6 +359,7 @@ def import_dossiers(
 
     from app.container import build_services
     from app.legacy.importer import LegacyImporter
+    from app.legacy.parallel import import_in_processes
     from app.legacy.rows import Mapping, read_rows
 
     try:
@@ -365,17 +368,26 @@ def import_dossiers(
         console.print(f"[red]Tệp ánh xạ không hợp lệ[/]: {exc}")
         raise typer.Exit(2) from None
     rows = list(read_rows(file))
-    services = build_services(get_settings())
-    importer = LegacyImporter(services.reception, services.inbound)
+    settings = get_settings()
+    if settings.database_url.startswith("sqlite"):
+        jobs = 1  # one writer at a time: more processes would only queue on the lock
     outcomes = []
-    try:
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console) as progress:
-            task = progress.add_task("Kiểm tra" if dry_run else "Nhập hồ sơ", total=len(rows))
-            outcomes = importer.import_rows(rows, columns, dry_run=dry_run,
-                                            progress=lambda done: progress.advance(task, done))
-    finally:
-        services.close()
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as progress:
+        task = progress.add_task("Kiểm tra" if dry_run else "Nhập hồ sơ", total=len(rows))
+
+        def advance(done: int) -> None:
+            progress.advance(task, done)
+
+        if jobs > 1:
+            outcomes = import_in_processes(settings, rows, columns, jobs=jobs, dry_run=dry_run, progress=advance)
+        else:
+            services = build_services(settings)
+            try:
+                outcomes = LegacyImporter(services.reception, services.inbound).import_rows(
+                    rows, columns, dry_run=dry_run, progress=advance)
+            finally:
+                services.close()
     counts = {kind: sum(1 for o in outcomes if o.result == kind) for kind in ("imported", "skipped", "refused")}
     refused = [o for o in outcomes if o.result == "refused"]
     if refused:

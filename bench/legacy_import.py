@@ -12,6 +12,7 @@ import os
 import pstats
 import random
 import re
+import resource
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ from app.container import build_services
 from app.dossiers.reception import COMMUNE_TYPES
 from app.engine.parsing import SourceFile
 from app.legacy.importer import LegacyImporter
+from app.legacy.parallel import import_in_processes
 from app.legacy.rows import Mapping, read_rows
 from app.settings import Settings
 from bench.pg import admin_url, cpu_seconds, create_database, drop_database, postgres_pids, unreachable_reason
@@ -38,6 +40,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--finished", type=float, default=0.7, help="share of finished dossiers")
     parser.add_argument("--profile", action="store_true", help="cProfile the first import, print the top entries")
+    parser.add_argument("--jobs", type=int, default=1, help="importing processes (motcua import dossiers --jobs)")
     args = parser.parse_args()
     admin = admin_url()
     reason = unreachable_reason(admin)
@@ -69,15 +72,18 @@ def main() -> None:
             rows = list(read_rows(sample))
             for label in ("first import", "second import (all skipped)"):
                 started = time.perf_counter()
-                own, server = cpu_seconds([os.getpid()]), _postgres_cpu()
+                own, server = _importer_cpu(), _postgres_cpu()
                 profile = cProfile.Profile() if args.profile and label == "first import" else None
                 if profile:
                     profile.enable()
-                outcomes = importer.import_rows(rows, Mapping())
+                if args.jobs > 1:
+                    outcomes = import_in_processes(Settings(database_url=url), rows, Mapping(), jobs=args.jobs)
+                else:
+                    outcomes = importer.import_rows(rows, Mapping())
                 if profile:
                     profile.disable()
                     pstats.Stats(profile).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(25)
-                own, server = cpu_seconds([os.getpid()]) - own, _cpu_since(server)
+                own, server = _importer_cpu() - own, _cpu_since(server)
                 seconds = time.perf_counter() - started
                 kinds = {k: sum(1 for o in outcomes if o.result == k) for k in ("imported", "skipped", "refused")}
                 print(f"{label}: {len(rows)} rows in {seconds:.1f} s = {len(rows) / seconds:.0f} rows/s {kinds}; "
@@ -114,8 +120,16 @@ def _steps(diagram_key: str) -> list[str]:
     return sorted(set(re.findall(r'motcua:step" value="([a-z_]+)"', text)) - {"ministry"})
 
 
+def _importer_cpu() -> float:
+    """This process and its finished children (the importing processes of --jobs), user + system seconds."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _postgres_cpu() -> dict[int, float]:
-    return {pid: cpu_seconds([pid]) for pid in postgres_pids()}
+    # With children: the backends of --jobs' processes start and end between two readings; the postmaster
+    # collects their CPU when it reaps them.
+    return {pid: cpu_seconds([pid], with_children=True) for pid in postgres_pids()}
 
 
 def _cpu_since(before: dict[int, float]) -> float:

@@ -85,8 +85,9 @@ def postgres_pids() -> list[int]:
     return pids
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """utime+stime of these processes, from /proc (processes that ended meanwhile count as 0)."""
+def cpu_seconds(pids: list[int], *, with_children: bool = False) -> float:
+    """utime+stime of these processes, from /proc (processes that ended meanwhile count as 0); `with_children`:
+    plus the CPU of their children that ended and were reaped (the postmaster's ended backends)."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
     for pid in pids:
@@ -96,6 +97,8 @@ def cpu_seconds(pids: list[int]) -> float:
             continue
         fields = stat[stat.rindex(")") + 2:].split()  # fields from 3 (state) on; comm may hold spaces
         total += int(fields[11]) + int(fields[12])  # utime (14), stime (15)
+        if with_children:
+            total += int(fields[13]) + int(fields[14])  # cutime (16), cstime (17)
     return total / ticks
 
 

@@ -10,9 +10,11 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select, update
 
 from app.legacy.importer import LegacyImporter
+from app.legacy.parallel import import_in_processes
 from app.legacy.rows import Mapping, read_rows
 from persistence.dossier_models import Dossier, DossierSequence
 from persistence.models import HumanTask
@@ -147,7 +149,7 @@ def test_jsonl_through_the_command_line_is_resumable(services, client, tmp_path,
     assert [r.split(",")[2] for r in report[1:]] == ["imported", "imported", "refused", "refused"]
     assert "missing_field" in report[3] and "invalid_json" in report[4]
     assert _count(services) == 2
-    second = run()
+    second = run("--jobs", "2")  # two processes on PostgreSQL; SQLite keeps one
     assert [r.split(",")[2] for r in (tmp_path / "report.csv").read_text().splitlines()[1:3]] == ["skipped"] * 2
     assert _count(services) == 2, second.stdout
     with services.db.read() as session:
@@ -278,3 +280,38 @@ def test_codes_stay_gapless_beside_counter_receptions_and_across_batches(service
     assert len(imported) == 11 and [o.result for o in outcomes].count("refused") == 1
     numbers = sorted(int(code.rsplit("-", 1)[1]) for code in imported + [r.json()["code"] for r in responses])
     assert numbers == list(range(1, 16))
+
+
+def test_several_processes_import_one_file_as_one_process_would(services, client, tmp_path):
+    if services.db.dialect != "postgresql":
+        pytest.skip("several importing processes are for PostgreSQL; SQLite has one writer at a time")
+    counter, procedure = _setup(services, client)
+    start = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)  # the rows fall on the same few days in both shares
+    rows = []
+    for i in range(40):
+        received = (start + timedelta(hours=2 * (i % 12), days=i % 3)).isoformat()
+        if i % 3:
+            rows.append(_finished_row(f"HD-{i}", procedure, counter, received))
+        else:
+            rows.append(_finished_row(f"HD-{i}", procedure, counter, received) | {
+                "state": "in_progress", "step": "appraisal", "finished_at": None, "result_number": None})
+    rows[31] = rows[4]  # the same legacy dossier in each half of the file
+    sample = tmp_path / "halves.jsonl"
+    sample.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+
+    outcomes = import_in_processes(services.settings, list(read_rows(sample)), Mapping(), jobs=2)
+    assert [o.line for o in outcomes] == list(range(1, 41))
+    first, repeat = outcomes[4], outcomes[31]
+    assert sorted((first.result, repeat.result)) == ["imported", "skipped"] and first.code == repeat.code
+    assert sum(o.result == "imported" for o in outcomes) == 39 == _count(services)
+    by_day: dict[str, list[int]] = {}
+    for outcome in outcomes:
+        agency_day, number = outcome.code.rsplit("-", 1)
+        by_day.setdefault(agency_day, []).append(int(number))
+    assert all(sorted(set(numbers)) == list(range(1, len(set(numbers)) + 1)) for numbers in by_day.values())
+    with services.db.read() as session:
+        open_appraisals = session.scalar(select(func.count()).select_from(HumanTask).where(HumanTask.status == "open"))
+    assert open_appraisals == 14  # rows 0, 3, …, 39 in flight
+
+    again = import_in_processes(services.settings, list(read_rows(sample)), Mapping(), jobs=3)
+    assert {o.result for o in again} == {"skipped"} and [o.code for o in again] == [o.code for o in outcomes]

@@ -122,8 +122,10 @@ class LegacyImporter:
         return self.import_rows([(line, raw)], mapping, dry_run=dry_run)[0]
 
     def import_rows(self, rows: Iterable[tuple[int, dict[str, Any]]], mapping: Mapping, *, dry_run: bool = False,
-                    batch_size: int = BATCH_SIZE, progress: Callable[[int], None] | None = None) -> list[Outcome]:
-        run = _Run(mapping, dry_run, datetime.now(UTC))
+                    batch_size: int = BATCH_SIZE, progress: Callable[[int], None] | None = None,
+                    now: datetime | None = None) -> list[Outcome]:
+        """`now`: the import's clock (several processes importing shares of one file pass the same)."""
+        run = _Run(mapping, dry_run, now or datetime.now(UTC))
         outcomes: list[Outcome] = []
         batch: list[tuple[int, dict[str, Any]]] = []
         for item in rows:
