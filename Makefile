@@ -43,9 +43,9 @@ bench-http: $(STAMP)
 bench-outbox: $(STAMP)
 	$(BIN)/python -m bench.outbox $(BENCH_ARGS)
 
-# Legacy dossier import on PostgreSQL: `make bench-import BENCH_ARGS="--rows 20000"`
+# Legacy dossier import on PostgreSQL, 2 processes: `make bench-import BENCH_ARGS="--rows 20000 --jobs 1"`
 bench-import: $(STAMP)
-	$(BIN)/python -m bench.legacy_import --rows 100000 $(BENCH_ARGS)
+	$(BIN)/python -m bench.legacy_import --rows 100000 --jobs 2 $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var build *.egg-info .pytest_cache .ruff_cache
