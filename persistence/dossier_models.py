@@ -3,7 +3,19 @@
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from persistence.models import Base
@@ -56,7 +68,6 @@ class Procedure(Base):
 ELSEWHERE = "receiving_unit <> competent_unit"
 # app/dossiers/status.py STAGES (a test holds the two equal; persistence does not import the app layer)
 KNOWN_STAGES = ("new", "in_progress", "ministry", "supplement", "to_return", "done", "refused", "withdrawn")
-UNLISTED = f"stage NOT IN ({', '.join(repr(stage) for stage in KNOWN_STAGES)})"
 
 
 class Dossier(Base):
@@ -74,9 +85,8 @@ class Dossier(Base):
               postgresql_where=text(ELSEWHERE), sqlite_where=text(ELSEWHERE)),
         Index("ix_dossiers_elsewhere_received", "receiving_unit", "stage", "received_at",
               postgresql_where=text(ELSEWHERE), sqlite_where=text(ELSEWHERE)),
-        # rows whose stage is none of STAGES (empty when every writer uses stage_of)
-        Index("ix_dossiers_unlisted_stage", "competent_unit", "receiving_unit",
-              postgresql_where=text(UNLISTED), sqlite_where=text(UNLISTED)),
+        # no other stage (migration 0015: a CHECK on PostgreSQL, triggers on SQLite)
+        CheckConstraint(f"stage IN ({', '.join(repr(stage) for stage in KNOWN_STAGES)})", name="ck_dossiers_stage"),
         Index("ix_dossiers_applicant", "applicant_id_number"),
         Index("ix_dossiers_status", "status"),
     )

@@ -4,7 +4,9 @@
 from datetime import UTC, datetime, timedelta
 from itertools import product
 
+import pytest
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from app.dossiers.queries import OPEN_STAGES, SORTS
 from app.dossiers.status import QUEUES, STAGES, Status, stage_of, stages_of
@@ -51,12 +53,11 @@ def seed(services) -> dict[str, str]:
         busiest = session.execute(select(Dossier.competent_unit).group_by(Dossier.competent_unit)
                                   .order_by(func.count().desc(), Dossier.competent_unit)).scalars().all()
         big, other = busiest[0], busiest[1]
-        # received at one unit for another (both directions), waiting for the Ministry, a stage no queue knows
+        # received at one unit for another (both directions), waiting for the Ministry
         session.execute(update(Dossier).where(Dossier.code.in_(codes[::5])).values(receiving_unit=other))
         session.execute(update(Dossier).where(Dossier.code.in_(codes[1::7])).values(receiving_unit=big))
         session.execute(update(Dossier).where(Dossier.code.in_(codes[2::9]), Dossier.stage == "in_progress")
                         .values(stage="ministry"))
-        session.execute(update(Dossier).where(Dossier.code.in_(codes[3::31])).values(stage="returned"))
         # ties on the sort keys (the code decides), and dossiers due within the next working day
         session.execute(update(Dossier).where(Dossier.code.in_(codes[4::6])).values(
             appointment_at=now - timedelta(days=3), received_at=now - timedelta(days=9)))
@@ -103,8 +104,19 @@ def test_pages_and_counts_equal_the_reference_query(services):
             assert all(counts[queue] for queue in ("new", "in_progress", "overdue", "to_return", "withdrawn")), counts
 
 
+def test_the_database_refuses_a_stage_no_queue_knows(services):
+    """The "all" queue is the union of the STAGES branches: a row with another stage would be in no queue."""
+    seed(services)
+    with services.db.read() as session:
+        code = session.scalar(select(Dossier.code).limit(1))
+    with pytest.raises(IntegrityError, match="ck_dossiers_stage"), services.db.transaction() as session:
+        session.execute(update(Dossier).where(Dossier.code == code).values(stage="returned"))
+    with services.db.read() as session:
+        assert session.get(Dossier, code).stage in STAGES
+
+
 def test_the_stage_lists_agree():
-    assert KNOWN_STAGES == STAGES  # the partial index of unlisted stages (persistence) names the same stages
+    assert KNOWN_STAGES == STAGES  # the stage check of the database (persistence) names the same stages
     for status in Status:
         found = {stage_of(status, step, ministry) for step in (None, "assign", "appraise", "return", "sign")
                  for ministry in (False, True)}

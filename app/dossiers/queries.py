@@ -123,8 +123,6 @@ def _branches(by_unit: bool, queue: str | None, stages_allowed: tuple[str, ...] 
         units = [[Dossier.competent_unit == UNIT]]
     stages = [[Dossier.stage == stage, *times] for stage in (QUEUE_STAGES[queue] if queue else STAGES)
               if stage in stages_allowed]
-    if queue is None:  # and whatever else a row may hold (an empty partial index in a healthy database)
-        stages.append([Dossier.stage.not_in(STAGES)])
     return [[*scope, *stage] for scope, stage in product(units, stages)]
 
 
