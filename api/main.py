@@ -1,5 +1,6 @@
 """The FastAPI application: routers, problem+json errors, request size guard."""
 
+import gc
 from contextlib import asynccontextmanager
 
 from anyio import to_thread
@@ -49,6 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         app.state.services = build_services(settings)
         to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
+        if settings.gc_freeze_after_startup:
+            gc.freeze()
         try:
             yield
         finally:

@@ -247,6 +247,7 @@ def run_worker(
     once: Annotated[bool, typer.Option("--once", help="One round, then exit")] = False,
 ) -> None:
     """Fire due timers, deliver the outbox and run the deadline scans until interrupted (SIGINT/SIGTERM)."""
+    import gc
     import signal
     import threading
 
@@ -256,6 +257,8 @@ def run_worker(
     settings = get_settings()
     configure(settings.log_format, settings.log_level)
     services = build_services(settings)
+    if settings.gc_freeze_after_startup:
+        gc.freeze()  # see Settings.gc_freeze_after_startup
     try:
         if once:
             result = services.worker.tick()

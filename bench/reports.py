@@ -10,6 +10,7 @@ shared, noisy machine shows in wall time but not in the work done.
 """
 
 import argparse
+import gc
 import os
 import statistics
 import time
@@ -155,6 +156,8 @@ def main(argv: list[str] | None = None) -> None:
             busiest = session.execute(text(
                 "select competent_unit from dossiers group by competent_unit order by count(*) desc limit 1")).scalar()
         print(f"PostgreSQL {pg.server_version(url)}, {total} dossiers; load average {os.getloadavg()[0]:.2f}")
+        gc.collect()
+        gc.freeze()  # as the API process does once started (Settings.gc_freeze_after_startup)
         results = []
         if args.only != "worklist":
             results += time_reports(services, args.runs)
