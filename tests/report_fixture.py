@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.container import Services
+from app.dossiers.status import Status, stage_of
 from persistence.dossier_models import Dossier, DossierDocument, Procedure, Unit
 from persistence.report_models import DossierRating
 
@@ -87,7 +88,8 @@ def load(services: Services) -> None:
             session.add(Dossier(
                 code=code, procedure_code=procedure, process_instance_id=f"fixture-{i}", channel=channel,
                 applicant_type="citizen", applicant_id_number=APPLICANT_ID, applicant={"name": "Trần Thị Bình"},
-                receiving_unit=unit, competent_unit=unit, status=status, status_code=0, stage="x",
+                receiving_unit=unit, competent_unit=unit, status=status, status_code=0,
+                stage=stage_of(Status(status), None, False),
                 received_at=received, clock_started_at=received, appointment_at=appointment,
                 finished_at=None if stopped else decided, stopped_at=decided if stopped else None,
                 supplement_count=supplements, extension_count=extensions, fee_total=fees[procedure],
