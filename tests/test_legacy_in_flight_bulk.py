@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from app.dossiers.codes import next_codes
+from app.dossiers.codes import next_code
 from app.engine.parsing import SourceFile
 from app.errors import MotcuaError
 from app.legacy.importer import ACTOR, SUBMIT
@@ -197,7 +197,7 @@ def test_bulk_in_flight_writes_what_receptions_moved_on_one_by_one_write(service
         calendar = services.reception.calendars.working_calendar(session)
         rows = _drafts(services, session, cases, calendar)
         for row in rows:
-            [row.draft.dossier.code] = next_codes(session, row.draft.competent.code, row.draft.dossier.received_at, 1)
+            row.draft.dossier.code = next_code(session, row.draft.competent.code, row.draft.dossier.received_at)
         answers = write_in_flight(services.reception, session, rows, BulkStarter(services.instances, calendar, NOW),
                                   ACTOR, SUBMIT)
     bulk = [row.draft.dossier.code for row in rows]
@@ -241,7 +241,7 @@ def test_a_step_the_diagram_never_stops_at_writes_nothing(services, client):
         calendar = services.reception.calendars.working_calendar(session)
         rows = _drafts(services, session, [case, (*case[:3], "no_such_step")], calendar)
         for row in rows:
-            [row.draft.dossier.code] = next_codes(session, row.draft.competent.code, row.draft.dossier.received_at, 1)
+            row.draft.dossier.code = next_code(session, row.draft.competent.code, row.draft.dossier.received_at)
         before = _counts_in(session)
         answers = write_in_flight(services.reception, session, rows, BulkStarter(services.instances, calendar, NOW),
                                   ACTOR, SUBMIT)

@@ -6,7 +6,6 @@ number back and concurrent receptions queue on the row lock (PostgreSQL) or the 
 
 from datetime import datetime
 
-from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -15,24 +14,8 @@ from persistence.dossier_models import DossierSequence
 
 
 def next_code(session: Session, agency_code: str, received_at: datetime) -> str:
-    return next_codes(session, agency_code, received_at, 1)[0]
-
-
-def next_codes(session: Session, agency_code: str, received_at: datetime, count: int) -> list[str]:
-    """`count` consecutive codes of the agency's day with one counter update (bulk imports)."""
-    day = day_of(received_at)
-    bump = (update(DossierSequence)
-            .where(DossierSequence.agency_code == agency_code, DossierSequence.day == day)
-            .values(last_value=DossierSequence.last_value + count)
-            .returning(DossierSequence.last_value))
-    last = session.scalar(bump)
-    if last is None:
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        session.execute(dialect.insert(DossierSequence)
-                        .values(agency_code=agency_code, day=day, last_value=0)
-                        .on_conflict_do_nothing())
-        last = session.scalar(bump)
-    return [f"{agency_code}-{day}-{value:04d}" for value in range(last - count + 1, last + 1)]
+    key = (agency_code, day_of(received_at))
+    return codes_by_day(session, {key: 1})[key][0]
 
 
 def day_of(received_at: datetime) -> str:
@@ -40,8 +23,9 @@ def day_of(received_at: datetime) -> str:
 
 
 def codes_by_day(session: Session, counts: dict[tuple[str, str], int]) -> dict[tuple[str, str], list[str]]:
-    """For each (agency, yyMMdd day) its next `count` codes, every counter moved by one statement (an upsert);
-    the counters are taken in a fixed order, so two bulk importers can't deadlock."""
+    """For each (agency, yyMMdd day) its next `count` codes, every counter moved by one statement (an upsert,
+    which also makes a day's first counter); the counters are taken in a fixed order, so two bulk importers
+    can't deadlock."""
     if not counts:
         return {}
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
