@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from app.engine import serialization, timers
 from app.engine.model import ProcessModel
 from app.errors import MotcuaError
-from app.processes.instances import TIMER_WAITS_BEFORE, InstanceService, new_task_row
+from app.processes.instances import TIMER_WAITS_BEFORE, InstanceService, new_task_row, wait_rows
 from persistence import repositories as repo
 from persistence.models import Event, HumanTask, ProcessDefinition, Wait
 
@@ -112,22 +112,13 @@ class BulkStarter:
             self.instances.complete_until(calendar, instance_id, model, workflow, open_at, submit or {}, events,
                                           actor, now)
         snapshot = engine.snapshot(model, workflow)
-        completed = snapshot.status == "completed"
         row = {"id": instance_id, "definition_id": definition.id, "key": definition.key,
-               "definition_version": definition.version, "business_key": business_key,
-               "status": "completed" if completed else "running", "state": engine.dump(workflow),
-               "variables": orjson.loads(orjson.dumps(snapshot.variables, default=str)), "version": 1,
-               "created_at": now, "updated_at": now, "ended_at": now if completed else None}
-        if completed:
-            events.append(Event(process_instance_id=instance_id, type="instance.completed", actor=actor, at=now))
-        tasks = []
-        for ready in snapshot.ready_tasks:
-            tasks.append(new_task_row(instance_id, ready, now, calendar, snapshot.variables))
-            events.append(Event(process_instance_id=instance_id, type="task.created", element_id=ready.element_id,
-                                at=now, data={"taskId": ready.id}))
-        waits = [Wait(process_instance_id=instance_id, kind=w.kind, name=w.name, element_id=w.element_id,
-                      due_at=w.due_at) for w in snapshot.waits]
-        return Started(row, tasks, waits, events)
+               "definition_version": definition.version, "business_key": business_key, "status": "running",
+               "version": 1, "created_at": now, "ended_at": None,
+               **self.instances.state_values(workflow, snapshot, instance_id, events, actor, now)}
+        tasks = [new_task_row(instance_id, ready, now, calendar, snapshot.variables, events)
+                 for ready in snapshot.ready_tasks]
+        return Started(row, tasks, wait_rows(instance_id, snapshot), events)
 
 
 def _copy(template: _Template, values: dict[str, Any]) -> Started:

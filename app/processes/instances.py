@@ -312,17 +312,12 @@ class InstanceService:
         """`open_before`: the instance's open task rows, when the caller read them after the instance lock.
         `waited_before`: whether wait rows may exist (False skips replacing them when there are none to write)."""
         snapshot = self.engine.snapshot(model, workflow)
-        values: dict[str, Any] = {"state": self.engine.dump(workflow), "variables": _jsonable(snapshot.variables),
-                                  "updated_at": now}
-        if snapshot.status == "completed":
-            values.update(status="completed", ended_at=now)
-            events.append(Event(process_instance_id=row.id, type="instance.completed", actor=actor, at=now))
+        values = self.state_values(workflow, snapshot, row.id, events, actor, now)
         if inspect(row).pending:
             open_before = []  # a row not inserted yet has no tasks; save_instance inserts it with version 1
         repo.save_instance(session, row, values)  # the version check: a concurrent writer → StaleDataError
         tasks = self._sync_tasks(session, row, snapshot, events, now, self._calendar(session), open_before)
-        waits = [Wait(process_instance_id=row.id, kind=w.kind, name=w.name, element_id=w.element_id,
-                      due_at=w.due_at) for w in snapshot.waits]
+        waits = wait_rows(row.id, snapshot)
         # Waiting on nothing before nor after: there are no wait rows to replace.
         replaced = repo.replace_waits(session, row.id, waits) if waits or waited_before else []
         session.info.setdefault(TIMER_WAITS_BEFORE, {})[row.id] = "timer" in replaced
@@ -331,6 +326,17 @@ class InstanceService:
             listener(session, row, tasks, waits, now)
         session.flush()
         return InstanceView.of(row, row.definition_version, tasks, waits)
+
+    def state_values(self, workflow: Any, snapshot: Snapshot, instance_id: str, events: list[Event],
+                     actor: str | None, now: datetime) -> dict[str, Any]:
+        """The process_instances columns a save writes (state, variables, and the end when it completed);
+        `instance.completed` joins `events` then."""
+        values: dict[str, Any] = {"state": self.engine.dump(workflow), "variables": _jsonable(snapshot.variables),
+                                  "updated_at": now}
+        if snapshot.status == "completed":
+            values.update(status="completed", ended_at=now)
+            events.append(Event(process_instance_id=instance_id, type="instance.completed", actor=actor, at=now))
+        return values
 
     def _notify(self, session: Session, row: ProcessInstance, now: datetime) -> None:
         tasks = list(repo.open_tasks_of(session, [row.id]))
@@ -354,17 +360,23 @@ class InstanceService:
             if ready.id in existing:
                 open_rows.append(existing[ready.id])
                 continue
-            task = new_task_row(row.id, ready, now, calendar, snapshot.variables)
+            task = new_task_row(row.id, ready, now, calendar, snapshot.variables, events)
             new_rows.append(task)
-            events.append(Event(process_instance_id=row.id, type="task.created", element_id=ready.element_id,
-                                at=now, data={"taskId": ready.id}))
             open_rows.append(task)
         repo.insert_tasks(session, new_rows)
         return open_rows
 
 
+def wait_rows(instance_id: str, snapshot: Snapshot) -> list[Wait]:
+    return [Wait(process_instance_id=instance_id, kind=w.kind, name=w.name, element_id=w.element_id,
+                 due_at=w.due_at) for w in snapshot.waits]
+
+
 def new_task_row(instance_id: str, ready: ReadyTask, now: datetime, calendar: timers.TimerCalendar,
-                 variables: dict[str, Any]) -> HumanTask:
+                 variables: dict[str, Any], events: list[Event]) -> HumanTask:
+    """The worklist row of a task the engine made ready; `task.created` joins `events`."""
+    events.append(Event(process_instance_id=instance_id, type="task.created", element_id=ready.element_id, at=now,
+                        data={"taskId": ready.id}))
     info = ready.info
     return HumanTask(
         id=ready.id, process_instance_id=instance_id, element_id=ready.element_id,
