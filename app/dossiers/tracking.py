@@ -4,6 +4,7 @@ Registered as an instance listener, so it runs in the same transaction as every 
 whichever route caused it (task completion, message, dossier action).
 """
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -38,8 +39,7 @@ class DossierTracker:
         change = follow(dossier, instance.status, tasks, waits, now)
         if change is not None:
             self.changes.announce(session, dossier, change)
-        if any(budget is not None for _, budget in _missing_budgets(tasks)):
-            fill_due_times(tasks, self.calendars.working_calendar(session), now)
+        fill_due_times(tasks, lambda: self.calendars.working_calendar(session), now)
 
 
 def follow(dossier: Dossier, instance_status: str, tasks: list[HumanTask], waits: list[Wait],
@@ -71,17 +71,15 @@ def follow(dossier: Dossier, instance_status: str, tasks: list[HumanTask], waits
                                                                       if dossier.current_step else ""))
 
 
-def fill_due_times(tasks: list[HumanTask], calendar: WorkingCalendar, now: datetime) -> None:
+def fill_due_times(tasks: list[HumanTask], calendar: Callable[[], WorkingCalendar], now: datetime) -> None:
     """Open tasks without a due time but with a step budget (`motcua:workdays`) are due that many working days
-    from now."""
-    for task, budget in _missing_budgets(tasks):
-        if budget is not None:
-            task.due_at = calendar.deadline(now, budget)
-
-
-def _missing_budgets(tasks: list[HumanTask]) -> list[tuple[HumanTask, float | None]]:
-    return [(t, _workdays(t.properties.get("motcua:workdays"))) for t in tasks
-            if t.due_at is None and t.status == "open"]
+    from now. `calendar` is asked for only when a task needs it (it may read the database)."""
+    budgets = [(t, days) for t in tasks if t.due_at is None and t.status == "open"
+               and (days := _workdays(t.properties.get("motcua:workdays"))) is not None]
+    if budgets:
+        working = calendar()
+        for task, days in budgets:
+            task.due_at = working.deadline(now, days)
 
 
 def _workdays(value: str | None) -> float | None:

@@ -81,7 +81,7 @@ def write_in_flight(reception: ReceptionService, session: Session, rows: list[In
         change = follow(dossier, instance.row["status"], instance.tasks, instance.waits, now)
         if change is not None:
             _announce(messages, changes.outgoing_for_new(dossier, change, draft.documents, draft.procedure), dossier)
-        fill_due_times(instance.tasks, calendar, now)
+        fill_due_times(instance.tasks, lambda: calendar, now)
         started.append(instance)
         answers.append({"code": dossier.code, "status": dossier.status, "step": dossier.current_step})
     if any(isinstance(answer, MotcuaError) for answer in answers) or not started:
