@@ -96,10 +96,18 @@ def with_defaults(entity: Any) -> Any:
     """A transient ORM object with each unset column given its plain default, as an INSERT would store it:
     what is computed from the object before it is written (a payload, say) then sees the stored values."""
     values = entity.__dict__  # a transient object's set attributes; reading them through the ORM costs 10×
-    for key, default in _scalar_defaults(entity.__table__):
+    for key, default in _scalar_defaults(type(entity)):
         if values.get(key) is None:
             setattr(entity, key, default)
     return entity
+
+
+def insert_new(session: Session, *tables: Sequence[Any]) -> None:
+    """Transient ORM objects, one INSERT per group (a group: one table's rows, groups in foreign-key order), as
+    the ORM would store them; the objects stay outside the session."""
+    for rows in tables:
+        if rows:
+            session.execute(insert(rows[0].__table__), [row_values(row) for row in rows])
 
 
 def row_values(entity: Any) -> dict[str, Any]:
@@ -112,8 +120,12 @@ def row_values(entity: Any) -> dict[str, Any]:
 
 
 @cache
-def _scalar_defaults(table: Any) -> tuple[tuple[str, Any], ...]:
-    return tuple((c.key, c.default.arg) for c in table.columns if c.default is not None and c.default.is_scalar)
+def _scalar_defaults(entity_class: Any) -> tuple[tuple[str, Any], ...]:
+    """Each column's plain default; a version counter (mapper version_id_col) starts at 1, as the ORM's does."""
+    version = inspect(entity_class).version_id_col
+    return (*((c.key, c.default.arg) for c in entity_class.__table__.columns
+              if c.default is not None and c.default.is_scalar),
+            *(((version.key, 1),) if version is not None else ()))
 
 
 @cache

@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session
 from app.calendar.workdays import WorkingCalendar
 from app.dossiers.codes import codes_by_day, day_of
 from app.dossiers.reception import Draft, ReceptionService
-from app.dossiers.requests import ReceptionRequest
 from app.dossiers.status import DVCQG_CODE, Status, stage_of
 from app.errors import MotcuaError
 from app.integrations.inbound import InboundOnce, request_hash
@@ -33,9 +32,9 @@ from app.legacy.rows import REQUIRED, Mapping, Refused, legacy_reference, moment
 from app.processes.bulk_start import BulkStarter
 from app.processes.instances import InstanceService
 from persistence import repositories as repo
-from persistence.dossier_models import Dossier, DossierDocument, Procedure, Unit
+from persistence.dossier_models import Dossier, Procedure, Unit
 from persistence.integration_models import ProcessedMessage
-from persistence.models import Event, ProcessDefinition, ProcessInstance
+from persistence.models import Event, ProcessDefinition
 
 ACTOR = "import"
 BATCH_SIZE = 500
@@ -98,7 +97,6 @@ class _Checked:
     """A row that passed every check, ready to be written."""
 
     candidate: _Candidate
-    request: ReceptionRequest
     draft: Draft
     appointment_at: datetime | None
     finished_at: datetime | None = None  # None: in flight, waiting at `step`
@@ -242,7 +240,7 @@ class LegacyImporter:
             request = reception_request(row, procedure, received_at)
             draft = self.reception.draft(session, request, ACTOR, calendar=calendar, now=now)
             appointment_at = moment(row, "appointment_at") if "appointment_at" in row else None
-            checked = _Checked(candidate, request, draft, appointment_at)
+            checked = _Checked(candidate, draft, appointment_at)
             if state in mapping.finished_values:
                 if "finished_at" not in row or "result_number" not in row:
                     raise Refused("missing_field", "Hồ sơ đã giải quyết cần finished_at và result_number")
@@ -293,15 +291,13 @@ class LegacyImporter:
             dossier.finished_at = dossier.returned_at = finished_at
             dossier.result = {**legacy_reference(row), "number": row["result_number"], "note": row.get("result_note"),
                               "returnedAt": finished_at.isoformat(), "returnedBy": ACTOR}
-            dossier.version = 1
-            dossiers.append(repo.row_values(dossier))
+            dossiers.append(dossier)
             for document in draft.documents:
                 document.dossier_code = dossier.code
-                documents.append(repo.row_values(document))
+                documents.append(document)
             answers.append((checked, {"code": dossier.code, "status": dossier.status, "step": None}))
-        session.execute(insert(ProcessInstance.__table__), instances)
-        session.execute(insert(Dossier.__table__), dossiers)
-        session.execute(insert(DossierDocument.__table__), documents)
+        repo.insert_instances(session, instances)
+        repo.insert_new(session, dossiers, documents)
         repo.append_events(session, events)
         return answers
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from app.dossiers.reception import Draft, ReceptionService
@@ -24,7 +23,7 @@ from app.jobs.timers import timer_jobs_of_new_instance
 from app.observability.metrics import count_transition
 from app.processes.bulk_start import BulkStarter, Started
 from persistence import repositories as repo
-from persistence.dossier_models import Dossier, DossierDocument
+from persistence.dossier_models import Dossier
 from persistence.models import Event, ProcessDefinition
 
 
@@ -69,7 +68,6 @@ def write_in_flight(reception: ReceptionService, session: Session, rows: list[In
         if row.appointment_at:
             dossier.appointment_at = row.appointment_at
         dossier.result = row.result
-        dossier.version = 1  # the ORM's version counter starts there on insert
         repo.with_defaults(dossier)
         for document in draft.documents:
             document.dossier_code = dossier.code
@@ -87,10 +85,7 @@ def write_in_flight(reception: ReceptionService, session: Session, rows: list[In
     if any(isinstance(answer, MotcuaError) for answer in answers) or not started:
         return answers
     starter.insert(session, started)
-    session.execute(insert(Dossier.__table__), [repo.row_values(row.draft.dossier) for row in rows])
-    documents = [repo.row_values(d) for row in rows for d in row.draft.documents]
-    if documents:
-        session.execute(insert(DossierDocument.__table__), documents)
+    repo.insert_new(session, [row.draft.dossier for row in rows], [d for row in rows for d in row.draft.documents])
     insert_for_new_dossiers(session, messages, now)
     for instance in started:
         session.add_all(timer_jobs_of_new_instance(instance.row["id"], instance.waits, instance.row["created_at"]))
