@@ -62,7 +62,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--timers", type=int, default=0,
                         help="also fire this many due timers with 2 worker processes on PostgreSQL (bench.timers)")
     parser.add_argument("--profile", action="store_true",
-                        help="afterwards, cProfile the SQLite service step and print its top entries")
+                        help="afterwards, cProfile the service step (SQLite, and PostgreSQL if reachable): time "
+                             "per layer and the top entries")
     args = parser.parse_args(argv)
     if args.steps < 1:
         parser.error("--steps must be at least 1")
@@ -162,15 +163,15 @@ def main(argv: list[str] | None = None) -> int:
     out = write_results(markdown, data)
     _log(f"wrote {out / 'latest.md'} and {out / 'latest.json'}")
     if args.profile:
-        print(profile_text(max(4, instances // 5)))
+        print(profile_text(max(4, instances // 5), base.total_cpu_ms))
     return 0
 
 
-def profile_text(instances: int) -> str:
+def profile_text(instances: int, raw_ms: float) -> str:
     from bench.profiling import profile_service
 
-    _log(f"profiling the SQLite service step over {instances} instances …")
-    return profile_service(instances, RESULTS_DIR)
+    _log(f"profiling the service step over {instances} instances …")
+    return profile_service(instances, RESULTS_DIR, raw_ms)
 
 
 if __name__ == "__main__":
