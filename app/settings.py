@@ -19,8 +19,10 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     db_max_overflow: int = 20
     # Threads that run the blocking (plain `def`) routes and checks of one API process. Every one of them
-    # contends for the GIL, so more threads than the database can serve in parallel only add switching.
-    api_threads: int = Field(default=40, ge=1, le=1000)
+    # contends for the GIL, so more threads than the database can serve in parallel only add switching: at 32
+    # clients, 40 threads gave 130-139 completions/s at 8.2-8.4 ms CPU each, 8 threads 182-200/s at 5.5-5.8 ms
+    # (bench.http, one process, 2 cores). Each slow request (a report, an upload) holds one thread meanwhile.
+    api_threads: int = Field(default=8, ge=1, le=1000)
     # After start-up, move every object made so far out of the garbage collector's reach (gc.freeze): a full
     # collection walked them all, ~85 ms, every few dozen requests (bench.reports: a 10 ms page at 100 ms).
     gc_freeze_after_startup: bool = True
