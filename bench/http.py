@@ -7,6 +7,7 @@ noisy machine, unlike wall time), plus the server's resident memory. Writes benc
 
 import argparse
 import asyncio
+import io
 import json
 import os
 import signal
@@ -68,14 +69,16 @@ def rss_mb(pids: list[int]) -> float:
     return total / 1024
 
 
-def start_server(url: str, workers: int) -> tuple[subprocess.Popen, str]:
+def start_server(url: str, workers: int, profile_to: Path | None = None) -> tuple[subprocess.Popen, str]:
     port = free_port()
+    command = ["-m", "app.cli", "serve", "--port", str(port), "--workers", str(workers)]
+    if profile_to is not None:
+        command = ["-m", "bench.http_profiled", str(port), str(profile_to)]
     env = {**os.environ, "MOTCUA_DATABASE_URL": url, "MOTCUA_BOOTSTRAP_API_KEY": API_KEY,
            "MOTCUA_WORKER_ENABLED": "false", "MOTCUA_DB_POOL_SIZE": "40", "MOTCUA_DB_MAX_OVERFLOW": "10"}
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     with open(RESULTS_DIR / "http-server.log", "a") as log:  # a server that dies mid-run says why here
-        proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers",
-                                 str(workers)], env=env, stdout=subprocess.DEVNULL, stderr=log)
+        proc = subprocess.Popen([sys.executable, *command], env=env, stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180  # a loaded 2-core machine took 45 s to import the app in 2 workers
     while time.monotonic() < deadline:
@@ -146,7 +149,8 @@ async def complete_load(base: str, tasks: list[str], clients: int, completions: 
             "p99Ms": pct(0.99), "meanMs": round(statistics.fmean(latencies) * 1000, 1)}
 
 
-def measure(admin: str, workers: int, clients: int, completions: int) -> dict[str, Any]:
+def measure(admin: str, workers: int, clients: int, completions: int,
+            profile_to: Path | None = None) -> dict[str, Any]:
     url = pg.create_database(admin)
     services = None
     proc = None
@@ -155,8 +159,10 @@ def measure(admin: str, workers: int, clients: int, completions: int) -> dict[st
         upgrade(services.db.engine)
         services.deployments.deploy([reference_source()], actor="bench")
         services.close()
-        proc, base = start_server(url, workers)
+        proc, base = start_server(url, workers, profile_to)
         tasks = asyncio.run(start_instances(base, completions // 4 + clients))
+        if profile_to is not None:
+            proc.send_signal(signal.SIGUSR1)
         pids = process_tree(proc.pid)
         server_before, db_before = pg.cpu_seconds(pids), pg.server_cpu_seconds()
         result = asyncio.run(complete_load(base, tasks, clients, completions))
@@ -182,6 +188,9 @@ def main() -> None:
     parser.add_argument("--completions", type=int, default=2000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--clients", type=int, nargs="+", default=[8, 32, 64])
+    parser.add_argument("--profile", action="store_true",
+                        help="then one more run (1 process, the first --clients) with the server under yappi: its "
+                             "CPU per layer and top entries (profile-http.txt)")
     args = parser.parse_args()
     admin = pg.admin_url()
     reason = pg.unreachable_reason(admin)
@@ -206,6 +215,38 @@ def main() -> None:
     (RESULTS_DIR / "http.json").write_text(json.dumps({"machine": info, "rows": rows}, indent=2) + "\n")
     print("\n".join(lines))
     print(f"machine: {info}")
+    if args.profile:
+        print(profile(admin, args.clients[0], args.completions))
+
+
+def profile(admin: str, clients: int, completions: int) -> str:
+    """CPU per layer of the server process over the completions, from yappi's CPU clock (its own cost per call
+    inflates the layers making many small calls most, hence shares, applied to the unprofiled figure)."""
+    import pstats
+
+    from bench.profiling import layer_table
+
+    print(f"uvicorn ×1 under yappi, {clients} clients, {completions} completions …", flush=True)
+    out = RESULTS_DIR / "profile-http.pstat"
+    out.unlink(missing_ok=True)
+    plain = measure(admin, 1, clients, completions)
+    profiled = measure(admin, 1, clients, completions, profile_to=out)
+    stats = pstats.Stats(str(out))
+    table = layer_table(stats, profiled["completions"])
+    total = sum(table.values())
+    server_ms = plain["serverCpuMsPerCompletion"]
+    lines = [f"## Server CPU per completion by layer: {server_ms} ms without the profiler ({clients} clients, "
+             f"{plain['completions']} completions), split by yappi's shares", "",
+             "| layer (its own CPU, with the built-ins and standard library it calls) | share | ≈ ms per completion |",
+             "|---|--:|--:|"]
+    lines += [f"| {name} | {100 * ms / total:.0f}% | {server_ms * ms / total:.2f} |" for name, ms in table.items()]
+    lines.append(f"\nPostgreSQL server CPU: {plain['dbCpuMsPerCompletion']} ms per completion.")
+    stream = io.StringIO()
+    stats.stream = stream  # type: ignore[attr-defined]
+    stats.strip_dirs().sort_stats("tottime").print_stats(25)
+    text = "\n".join(lines) + "\n\n### top entries by own CPU\n" + stream.getvalue()
+    (RESULTS_DIR / "profile-http.txt").write_text(text, encoding="utf-8")
+    return text
 
 
 if __name__ == "__main__":

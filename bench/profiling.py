@@ -32,6 +32,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("RestrictedPython (script and condition sandbox)", ("/RestrictedPython/",)),
     ("pydantic (views, validation)", ("/pydantic/", "pydantic_core")),
     ("our code (app/, persistence/)", (f"{PROJECT}/app/", f"{PROJECT}/persistence/")),
+    ("our API layer (api/: security, middlewares, responses)", (f"{PROJECT}/api/",)),
+    ("HTTP (FastAPI, Starlette, uvicorn, anyio threads, httptools)", ("/fastapi/", "/starlette/", "/uvicorn/",
+                                                                     "/anyio/", "httptools")),
+    ("logging", ("/logging/",)),
     ("the bench driver", (f"{PROJECT}/bench/",)),
 )
 OTHER = "Python itself and the standard library (uuid, datetime, json, copy, …)"
