@@ -233,7 +233,8 @@ def serve(
         background = (services, thread, stop)
     try:
         uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers,
-                    log_config=logging_config(settings.log_format, settings.log_level), proxy_headers=True)
+                    log_config=logging_config(settings.log_format, settings.log_level), proxy_headers=True,
+                    timeout_keep_alive=settings.http_keep_alive_seconds)
     finally:
         if background is not None:
             services, thread, stop = background

@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     # After start-up, move every object made so far out of the garbage collector's reach (gc.freeze): a full
     # collection walked them all, ~85 ms, every few dozen requests (bench.reports: a 10 ms page at 100 ms).
     gc_freeze_after_startup: bool = True
+    # uvicorn keeps an idle client connection open this long. Behind a load balancer it must outlast the
+    # balancer's own idle timeout (nginx and cloud balancers: 60 s), or the balancer may send a request on a
+    # connection uvicorn is closing and answer 502; uvicorn's default is 5 s.
+    http_keep_alive_seconds: int = Field(default=75, ge=1, le=3600)
     db_statement_timeout_ms: int = 15_000
     sqlite_busy_timeout_ms: int = 15_000
 

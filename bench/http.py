@@ -125,8 +125,9 @@ async def complete_load(base: str, tasks: list[str], clients: int, completions: 
                 try:
                     r = await client.post(f"/api/v1/tasks/{task}/complete", json={"variables": {"approved": True}})
                 except httpx.TransportError:
-                    # uvicorn closes a keep-alive connection idle for 5 s; a request racing that close fails
-                    # (seen at 64 clients on a loaded machine). Counted as an error, not retried: not idempotent.
+                    # A request racing the server's close of an idle keep-alive connection fails (seen at 64
+                    # clients when uvicorn closed after 5 s; MOTCUA_HTTP_KEEP_ALIVE_SECONDS is now 75 s). Counted
+                    # as an error, not retried: a completion is not idempotent.
                     errors += 1
                     continue
                 latencies.append(time.perf_counter() - began)

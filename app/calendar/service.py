@@ -13,6 +13,7 @@ from persistence.dossier_models import CalendarOverride
 
 MAX_RANGE_DAYS = 3 * 366
 KINDS = {"day-off": False, "working-day": True}
+_OVERRIDES = select(CalendarOverride.day, CalendarOverride.kind)  # built once: read by most commands
 
 
 class CalendarService:
@@ -22,7 +23,7 @@ class CalendarService:
     @staticmethod
     def working_calendar(session: Session) -> WorkingCalendar:
         """The national calendar corrected by the admins' overrides, read in the caller's transaction."""
-        rows = session.execute(select(CalendarOverride.day, CalendarOverride.kind)).all()
+        rows = session.execute(_OVERRIDES).all()
         return WorkingCalendar({day: KINDS[kind] for day, kind in rows})
 
     def days(self, start: date, end: date) -> list[dict]:
