@@ -1,6 +1,7 @@
 """RFC 9457 problem+json for every error: a stable `code`, a Vietnamese title, the field or element id."""
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -32,17 +33,27 @@ def problem(status: int, code: str, title: str, detail: str, instance: str | Non
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
-def install(app: FastAPI) -> None:
+def domain_problem(request: Request, exc: MotcuaError) -> JSONResponse:
+    response = problem(exc.status, exc.code, exc.title, exc.detail, request.url.path, field=exc.field,
+                       elementId=exc.element_id, errors=[p.as_dict() for p in exc.problems])
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="motcua", ApiKey header="X-API-Key"'
+    return response
+
+
+def install(app: FastAPI, refusal_before_validation: Callable[[Request], Awaitable[MotcuaError | None]]) -> None:
+    """`refusal_before_validation`: authorization answers before validation, also when part of it was left to
+    the route's command (api/security.py), which invalid input never reaches."""
+
     @app.exception_handler(MotcuaError)
     async def _domain(request: Request, exc: MotcuaError) -> JSONResponse:
-        response = problem(exc.status, exc.code, exc.title, exc.detail, request.url.path, field=exc.field,
-                           elementId=exc.element_id, errors=[p.as_dict() for p in exc.problems])
-        if exc.status == 401:
-            response.headers["WWW-Authenticate"] = 'Bearer realm="motcua", ApiKey header="X-API-Key"'
-        return response
+        return domain_problem(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        refused = await refusal_before_validation(request)
+        if refused is not None:
+            return domain_problem(request, refused)
         errors = []
         for err in exc.errors():
             location = [str(part) for part in err.get("loc", ()) if part not in ("body", "query", "path")]

@@ -36,7 +36,7 @@ from api.routes import (
     web_reception,
     web_versions,
 )
-from api.security import authorize
+from api.security import authorize, refusal_before_validation
 from api.text_guard import TextGuard
 from api.web import render as web_render
 from app.container import build_services
@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # One central check before every route: credentials, the policy table, unit scoping.
         dependencies=[Depends(authorize)],
     )
-    errors.install(app)
+    errors.install(app, refusal_before_validation)
     hardening.install(app, settings)
     app.add_middleware(TextGuard)
     # Added last = outermost: every response, problems from the guards included, carries the id and is timed.

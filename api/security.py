@@ -21,6 +21,8 @@ from app.security.roles import Role
 from app.security.tokens import Unauthenticated
 
 log = logging.getLogger("motcua.security")
+COMPLETE_TASK = "/api/v1/tasks/{task_id}/complete"
+DEFERRED = access.Target(None, None)  # scoped by the command itself; the audit target is filled in there
 # Declared so that OpenAPI (and the Authorize button of /docs) knows both schemes; checked below by hand.
 API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="Khóa API (hệ thống tích hợp)")
 BEARER = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", refreshUrl="/api/v1/auth/token", auto_error=False)
@@ -84,13 +86,23 @@ def _needs_body(method: str, path: str, who: Principal) -> bool:
     return method == "POST" and (path == "/api/v1/dossiers" or path.endswith("/claim")) and who.unit_scoped
 
 
+def _checked_in_command(request: Request, method: str, path: str) -> bool:
+    """A task completion is scoped inside its own command, on the rows it locks (access.check_in_command): one
+    read fewer per completion. Not with an Idempotency-Key, whose stored answer may be replayed without the
+    command running."""
+    return method == "POST" and path == COMPLETE_TASK and "idempotency-key" not in request.headers
+
+
 def _admit(services: Services, request: Request, method: str, path: str, tags: list[str], params: dict[str, Any],
            query: dict[str, str], web_path: bool) -> tuple[Principal, access.Target | None]:
     """Credentials, the policy table and unit scoping in one threadpool hop (each hop costs CPU and a wait for
-    a thread under load). The target is None when scoping needs the JSON body, which is read on the loop."""
+    a thread under load). The target is None when scoping needs the JSON body, which is read on the loop, and
+    DEFERRED when the command scopes itself."""
     who = _authenticate(services, request, web_path)
     try:
         _check_policy(who, method, path, tags)
+        if _checked_in_command(request, method, path):
+            return who, DEFERRED
         if _needs_body(method, path, who):
             return who, None
         return who, _scope(services, who, method, path, params, query, None)
@@ -137,8 +149,31 @@ async def authorize(request: Request, _key: Annotated[str | None, Security(API_K
             _deny(request, who, exc.detail)
             raise
     request.state.principal = who
+    if target is DEFERRED:
+        access.pending_check.set(access.CommandCheck(who, params["task_id"]))
     audit.current.set(audit.AuditContext(actor=who.actor, role=who.role, unit=who.unit, action=f"{method} {path}",
                                          target=target.ref, before_status=target.status, data=params))
+
+
+async def refusal_before_validation(request: Request) -> Forbidden | None:
+    """The scoping a command was to do, done now because the request failed validation before reaching it: a
+    caller without the right hears 403, as for every other route, not what was wrong with the input."""
+    check = access.pending_check.get()
+    if check is None or check.done:
+        return None
+    services: Services = request.app.state.services
+    try:
+        await run_in_threadpool(_scope_task, services, check)
+    except Forbidden as exc:
+        _deny(request, check.who, exc.detail)
+        return exc
+    return None
+
+
+def _scope_task(services: Services, check: access.CommandCheck) -> None:
+    with services.db.read_statement() as session:
+        access.task(session, check.who, check.task_id, acting=True)
+    check.done = True
 
 
 async def principal(request: Request) -> Principal:

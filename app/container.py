@@ -44,6 +44,7 @@ from app.processes.queries import InstanceQueries
 from app.processes.retention import Archiver
 from app.reports.ratings import RatingService
 from app.reports.service import ReportService
+from app.security import access
 from app.security.accounts import AccountService
 from app.security.audit import AuditLog
 from app.security.tokens import TokenService
@@ -127,6 +128,8 @@ def build_services(settings: Settings) -> Services:
     instances.listeners.append(sync_timer_jobs)
     instances.listeners.append(transition_listener)
     audit = AuditLog(db)
+    instances.completion_guards.append(access.check_in_command)
+    db.on_write_commit(access.require_pending_check)
     lifecycle = LifecycleService(instances, calendars, changes)
     options = WorkerOptions(
         batch_size=settings.job_batch_size, concurrency=settings.job_concurrency,

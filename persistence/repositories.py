@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
+from persistence.dossier_models import Dossier
 from persistence.models import Event, HumanTask, ProcessDefinition, ProcessInstance, TaskCandidateGroup, Wait
 
 
@@ -142,6 +143,15 @@ def insert_instances(session: Session, rows: list[dict[str, Any]]) -> None:
 _WAITS = Wait.__table__
 _DELETE_WAITS = delete(_WAITS).where(_WAITS.c.process_instance_id == bindparam("instance_id")).returning(_WAITS.c.kind)
 _INSERT_WAIT = insert(_WAITS)
+
+
+def dossier_of_instance(session: Session, instance: ProcessInstance) -> Dossier | None:
+    """The dossier an instance runs: its business key is the dossier's code (a reception starts it so). A look-up
+    by primary key, answered from the session once the transaction has read the dossier."""
+    if instance.business_key is None:
+        return None
+    dossier = session.get(Dossier, instance.business_key)
+    return dossier if dossier is not None and dossier.process_instance_id == instance.id else None
 
 
 def lock_instance_of_task(session: Session, task_id: str, *, for_update: bool) -> ProcessInstance | None:

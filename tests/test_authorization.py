@@ -4,16 +4,22 @@ The matrix is generated from the application's own routes, so a route added late
 (and test_every_route_has_a_policy_entry fails until it is classified).
 """
 
+import logging
 import re
+from datetime import date
 
 import httpx
 import pytest
 from fastapi.routing import APIRoute
+from sqlalchemy import func, select
 
 from api.main import create_app
-from app.security import policy
+from app.security import access, policy
+from app.security.principal import Principal
 from app.security.roles import ROLES, UNIT_SCOPED, Role, roles_for_group
 from app.settings import Settings
+from persistence.models import HumanTask, ProcessInstance
+from persistence.security_models import AuditEvent
 from tests.conftest import LiveServer
 from tests.onestop import install_catalogue, procedures, receive, reception_body, units
 
@@ -186,6 +192,50 @@ def test_task_completion_needs_matching_group_and_unit(world, client_as):
     history = client_as(Role.AUDITOR).get(f"/api/v1/process-instances/{task['processInstanceId']}/history").json()
     completed = [h for h in history if h["type"] == "task.completed"]
     assert completed[-1]["actor"].startswith("apikey:")  # the authenticated principal, not a header
+
+
+def test_completion_is_scoped_inside_its_command_and_a_refusal_writes_nothing(world, client_as, services, caplog):
+    """Completions are scoped on the rows their command locks (access.check_in_command), not by a read before."""
+    task, code = world["tasks"]["own"], world["dossiers"]["own"]["code"]
+    right_role = next(iter(roles_for_group(task["candidateGroups"][0])))
+    elsewhere = client_as(right_role, world["units"]["other"])
+    with services.db.read() as session:
+        before = _footprint(session, task["processInstanceId"])
+    with caplog.at_level(logging.WARNING, logger="motcua.security"):
+        refused = elsewhere.post(f"/api/v1/tasks/{task['id']}/complete", json={"variables": {}})
+    assert refused.status_code == 403 and refused.json()["code"] == "forbidden", refused.text
+    assert any("denied completion" in r.getMessage() and task["id"] in r.getMessage() for r in caplog.records)
+    # With an Idempotency-Key the scoping runs before the command (a stored answer is replayed without it).
+    keyed = elsewhere.post(f"/api/v1/tasks/{task['id']}/complete", json={}, headers={"Idempotency-Key": "k-12345678"})
+    assert keyed.status_code == 403
+    with services.db.read() as session:
+        assert _footprint(session, task["processInstanceId"]) == before  # nothing written, not even audit
+    status = client_as(Role.AUDITOR).get(f"/api/v1/dossiers/{code}").json()["status"]
+    done = client_as(right_role, world["units"]["own"]).post(f"/api/v1/tasks/{task['id']}/complete", json={})
+    assert done.status_code == 200, done.text
+    services.audit.chain()
+    with services.db.read() as session:
+        row = session.scalars(select(AuditEvent).where(AuditEvent.action == "POST /api/v1/tasks/{task_id}/complete")
+                              .order_by(AuditEvent.id.desc())).first()
+    assert (row.target, row.before_status, row.role) == (f"dossier:{code}", status, right_role)
+
+
+def _footprint(session, instance_id: str) -> tuple:
+    return (session.scalar(select(ProcessInstance.version).where(ProcessInstance.id == instance_id)),
+            session.scalar(select(func.count()).select_from(HumanTask).where(HumanTask.status == "open")),
+            session.scalar(select(func.count()).select_from(AuditEvent)))
+
+
+def test_a_scoping_left_for_a_command_that_never_ran_commits_nothing(services):
+    """The safety net: a write transaction must not commit while a completion's scoping it was given is undone."""
+    who = Principal(subject="lan", role=Role.SPECIALIST, unit="H31.X", kind="user")
+    token = access.pending_check.set(access.CommandCheck(who, "no-such-task"))
+    try:
+        with pytest.raises(RuntimeError, match="never ran"):
+            services.calendar.add_override(date(2026, 12, 31), "day-off", "Nghỉ thử", None, actor="lan")
+    finally:
+        access.pending_check.reset(token)
+    assert services.calendar.overrides() == []
 
 
 def test_assignee_may_complete_whatever_the_group(world, client, client_as, services):

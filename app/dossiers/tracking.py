@@ -15,6 +15,7 @@ from app.dossiers.changes import DossierChange, DossierChanges
 from app.dossiers.status import DVCQG_CODE, LABEL_VI, Status, stage_of
 from persistence.dossier_models import Dossier
 from persistence.models import HumanTask, ProcessInstance, Wait
+from persistence.repositories import dossier_of_instance
 
 MINISTRY_MESSAGE = "moh_result"
 
@@ -26,12 +27,8 @@ class DossierTracker:
 
     def __call__(self, session: Session, instance: ProcessInstance, tasks: list[HumanTask], waits: list[Wait],
                  now: datetime) -> None:
-        # A dossier's instance carries the dossier's code as its business key (the reception starts it so): a
-        # look-up by primary key, answered from the session when the command already read the dossier.
-        if instance.business_key is None:
-            return
-        dossier = session.get(Dossier, instance.business_key)
-        if dossier is not None and dossier.process_instance_id == instance.id:
+        dossier = dossier_of_instance(session, instance)
+        if dossier is not None:
             self.sync(session, dossier, instance, tasks, waits, now)
 
     def sync(self, session: Session, dossier: Dossier, instance: ProcessInstance, tasks: list[HumanTask],

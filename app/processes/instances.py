@@ -45,6 +45,9 @@ TIMER_WAITS_BEFORE = "motcua_timer_waits_before"
 InstanceListener = Callable[[Session, ProcessInstance, list[HumanTask], list[Wait], datetime], None]
 # The working-day calendar as seen inside a transaction (admin overrides included).
 CalendarSource = Callable[[Session], timers.TimerCalendar]
+# Runs inside a task completion once the instance is locked and the task read, before anything changes: may
+# raise to refuse the command (the API's unit scoping of completions runs here, app/security/access.py).
+CompletionGuard = Callable[[Session, ProcessInstance, HumanTask], None]
 
 
 class _LazyCalendar:
@@ -72,6 +75,7 @@ class InstanceService:
         self.deployments = deployments
         self.listeners: list[InstanceListener] = []
         self.calendar_source: CalendarSource | None = None
+        self.completion_guards: list[CompletionGuard] = []
 
     @contextmanager
     def command(self) -> Iterator[Session]:
@@ -154,6 +158,8 @@ class InstanceService:
         task_row = rows.pop(task_id, None)
         if row is None or task_row is None:
             raise NotFound(f"Không có bước xử lý '{task_id}'", field="id")
+        for guard in self.completion_guards:
+            guard(session, row, task_row)
         _pin(session, row)
         if task_row.status != "open":
             raise Conflict(f"Bước '{task_row.element_id}' đã được xử lý ({task_row.status})")

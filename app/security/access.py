@@ -4,6 +4,8 @@ Each check answers the audit target ("dossier:<code>" or "instance:<id>") and it
 raises Forbidden. A record that does not exist passes, so the route itself answers its usual 404.
 """
 
+import logging
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -11,11 +13,14 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from app.errors import MotcuaError
+from app.security import audit
 from app.security.principal import Principal
 from app.security.roles import Role, roles_for_group
 from persistence.dossier_models import Dossier
 from persistence.models import HumanTask, ProcessInstance
+from persistence.repositories import dossier_of_instance
 
+log = logging.getLogger("motcua.security")
 RECEPTION_LANES = ("lane_reception",)
 HEADS = (Role.DIVISION_HEAD, Role.ONE_STOP_HEAD)
 
@@ -98,8 +103,13 @@ def task(session: Session, who: Principal, task_id: str, *, acting: bool, assign
     found = session.execute(_TASK_SCOPE, {"task_id": task_id}).first()
     if found is None:
         return NOTHING
-    row, owner = found, _owner(found)
-    target = _instance_target(who, row.process_instance_id, row.instance_status, owner)
+    return _task_target(who, found, found.instance_status, _owner(found), acting=acting, assign_to=assign_to)
+
+
+def _task_target(who: Principal, row: Any, instance_status: str, owner: Owner | None, *, acting: bool,
+                 assign_to: str | None) -> Target:
+    """`row`: the task's columns (a scoping row, or the HumanTask the command loaded)."""
+    target = _instance_target(who, row.process_instance_id, instance_status, owner)
     if not acting or who.is_system_admin:
         return target
     label = row.name or row.element_id
@@ -117,6 +127,47 @@ def task(session: Session, who: Principal, task_id: str, *, acting: bool, assign
         raise Forbidden(f"Bước '{label}' đã được giao cho người khác")
     _check_step_unit(who, row, owner)
     return target
+
+
+@dataclass
+class CommandCheck:
+    """A task completion's scoping, left by the API for the command itself (see check_in_command)."""
+
+    who: Principal
+    task_id: str
+    done: bool = False
+
+
+# Set by the API's authorization for the request; the command runs in a copy of the request's context.
+pending_check: ContextVar[CommandCheck | None] = ContextVar("motcua_pending_check", default=None)
+
+
+def check_in_command(session: Session, instance: ProcessInstance, task_row: HumanTask) -> None:
+    """The instance guard of task completion: the scoping of `task` on the rows the command has just locked
+    and read, in its transaction. Saves the separate read before every completion, and nothing can change
+    the step's assignee or group between the check and the completion."""
+    check = pending_check.get()
+    if check is None or check.task_id != task_row.id:
+        return
+    try:
+        target = _task_target(check.who, task_row, instance.status, dossier_of_instance(session, instance),
+                              acting=True, assign_to=None)
+    except Forbidden as exc:
+        who = check.who
+        log.warning("denied completion of task %s subject=%s role=%s unit=%s: %s", check.task_id, who.subject,
+                    who.role, who.unit, exc.detail)
+        raise
+    check.done = True
+    context = audit.current.get()
+    if context is not None:
+        context.target, context.before_status = target.ref, target.status
+
+
+def require_pending_check(session: Session) -> None:
+    """Before every commit: a check left for a command must have run in it, or nothing is written."""
+    check = pending_check.get()
+    if check is not None and not check.done:
+        raise RuntimeError(f"the scoping of task {check.task_id} never ran in its command")
 
 
 def _check_step_unit(who: Principal, row: Any, owner: Owner | None) -> None:
