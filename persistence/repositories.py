@@ -145,13 +145,21 @@ _DELETE_WAITS = delete(_WAITS).where(_WAITS.c.process_instance_id == bindparam("
 _INSERT_WAIT = insert(_WAITS)
 
 
+_HELD_DOSSIERS = "motcua_held_dossiers"
+
+
 def dossier_of_instance(session: Session, instance: ProcessInstance) -> Dossier | None:
     """The dossier an instance runs: its business key is the dossier's code (a reception starts it so). A look-up
-    by primary key, answered from the session once the transaction has read the dossier."""
+    by primary key, answered from the session once the transaction has read the dossier: the session keeps what
+    it found for the whole transaction, since its identity map holds an unchanged row only weakly, and the
+    completion's scoping, the dossier tracker and the audit row each read the dossier in turn."""
     if instance.business_key is None:
         return None
     dossier = session.get(Dossier, instance.business_key)
-    return dossier if dossier is not None and dossier.process_instance_id == instance.id else None
+    if dossier is None:
+        return None
+    session.info.setdefault(_HELD_DOSSIERS, {})[dossier.code] = dossier
+    return dossier if dossier.process_instance_id == instance.id else None
 
 
 def lock_instance_of_task(session: Session, task_id: str, *, for_update: bool) -> ProcessInstance | None:

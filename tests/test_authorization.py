@@ -11,7 +11,7 @@ from datetime import date
 import httpx
 import pytest
 from fastapi.routing import APIRoute
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from api.main import create_app
 from app.security import access, policy
@@ -218,6 +218,30 @@ def test_completion_is_scoped_inside_its_command_and_a_refusal_writes_nothing(wo
         row = session.scalars(select(AuditEvent).where(AuditEvent.action == "POST /api/v1/tasks/{task_id}/complete")
                               .order_by(AuditEvent.id.desc())).first()
     assert (row.target, row.before_status, row.role) == (f"dossier:{code}", status, right_role)
+
+
+def test_a_dossier_step_completion_reads_its_dossier_once(world, client_as, services):
+    """The scoping, the dossier tracker and the audit row share one read of the dossier (and no read precedes the
+    command's lock): the statements a completion costs are what the hot path is tuned against."""
+    task = world["tasks"]["own"]
+    right_role = next(iter(roles_for_group(task["candidateGroups"][0])))
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_rest) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(services.db.engine, "before_cursor_execute", record)
+    try:
+        done = client_as(right_role, world["units"]["own"]).post(f"/api/v1/tasks/{task['id']}/complete", json={})
+    finally:
+        event.remove(services.db.engine, "before_cursor_execute", record)
+    assert done.status_code == 200, done.text
+    dossier_reads = [s for s in seen if s.startswith("SELECT") and " FROM dossiers " in s]
+    assert len(dossier_reads) == 1, seen
+    # The command's lock is the first read of the task's rows (the caller's unit may be read before, to sign in).
+    first = next(s for s in seen if s.startswith("SELECT") and ("process_instances" in s or "human_tasks" in s))
+    assert " FROM process_instances " in first, first
+    assert services.db.dialect == "sqlite" or "FOR UPDATE" in first, first
 
 
 def _footprint(session, instance_id: str) -> tuple:
