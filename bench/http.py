@@ -1,8 +1,11 @@
 """HTTP task completions against uvicorn (1 and 2 worker processes) on PostgreSQL, with 8/32/64 clients.
 
 `make bench-http` (never part of the tests). For each combination: completions/s, p50/p95/p99 latency, and
-the CPU milliseconds per completion of the server processes and of PostgreSQL, read from /proc (stable on a
-noisy machine, unlike wall time), plus the server's resident memory. Writes bench/results/http.json and .md.
+the CPU milliseconds per completion of the server processes and of the bench database's PostgreSQL backends,
+read from /proc (stable on a noisy machine, unlike wall time), plus the server's resident memory. Writes
+bench/results/http.json and .md.
+The completions are steps of reference-diagram instances (no dossier), or with --dossiers the steps of dossiers
+received at the communes, which also move the dossier, its worklist counts and its DVCQG outbox message.
 """
 
 import argparse
@@ -21,7 +24,9 @@ from typing import Any
 
 import httpx
 
+from app.cli import shipped_diagrams
 from app.container import build_services
+from app.engine.parsing import SourceFile
 from app.settings import Settings
 from bench import pg
 from bench.common import PROCESS_KEY, reference_source
@@ -91,6 +96,31 @@ def start_server(url: str, workers: int, profile_to: Path | None = None) -> tupl
     raise RuntimeError("the server did not start")  # not SystemExit: main() goes on with the other rows
 
 
+async def receive_dossiers(base: str, count: int) -> list[str]:
+    """Receive dossiers of the shipped commune procedures at the communes' counters over HTTP, spread over the
+    procedures and communes; returns the id of each one's first open task (5 steps to its return)."""
+    async with httpx.AsyncClient(base_url=base, headers=HEADERS, timeout=60) as client:
+        procedures = (await client.get("/api/v1/procedures", params={"level": "commune"})).json()
+        communes = [u["code"] for u in (await client.get("/api/v1/units", params={"type": "commune"})).json()]
+        sem = asyncio.Semaphore(16)
+
+        async def one(i: int) -> str:
+            procedure = procedures[i % len(procedures)]
+            body = {"procedureCode": procedure["code"], "channel": "counter",
+                    "receivingUnit": communes[i % len(communes)],
+                    "applicant": {"type": "citizen", "idNumber": f"{1203000000 + i:012d}", "name": "Nguyễn Văn An",
+                                  "phone": "0912345678"},
+                    "documents": [{"code": d["code"], "originals": d["originals"] or 1, "copies": d["copies"]}
+                                  for d in procedure["documents"] if d["required"]]}
+            async with sem:
+                r = await client.post("/api/v1/dossiers", json=body)
+                r.raise_for_status()
+                tasks = await client.get("/api/v1/tasks", params={"processInstanceId": r.json()["processInstanceId"]})
+                return tasks.json()[0]["id"]
+
+        return list(await asyncio.gather(*(one(i) for i in range(count))))
+
+
 async def start_instances(base: str, count: int) -> list[str]:
     """Start instances over HTTP; returns the id of each one's first open task."""
     async with httpx.AsyncClient(base_url=base, headers=HEADERS, timeout=60) as client:
@@ -106,7 +136,9 @@ async def start_instances(base: str, count: int) -> list[str]:
         return list(await asyncio.gather(*(one(i) for i in range(count))))
 
 
-async def complete_load(base: str, tasks: list[str], clients: int, completions: int) -> dict[str, Any]:
+async def complete_load(base: str, tasks: list[str], clients: int, completions: int,
+                        body: dict[str, Any] | None = None) -> dict[str, Any]:
+    body = {"variables": {"approved": True}} if body is None else body
     queue: asyncio.Queue[str] = asyncio.Queue()
     for task in tasks:
         queue.put_nowait(task)
@@ -123,7 +155,7 @@ async def complete_load(base: str, tasks: list[str], clients: int, completions: 
                     return
                 began = time.perf_counter()
                 try:
-                    r = await client.post(f"/api/v1/tasks/{task}/complete", json={"variables": {"approved": True}})
+                    r = await client.post(f"/api/v1/tasks/{task}/complete", json=body)
                 except httpx.TransportError:
                     # A request racing the server's close of an idle keep-alive connection fails (seen at 64
                     # clients when uvicorn closed after 5 s; MOTCUA_HTTP_KEEP_ALIVE_SECONDS is now 75 s). Counted
@@ -151,25 +183,34 @@ async def complete_load(base: str, tasks: list[str], clients: int, completions: 
 
 
 def measure(admin: str, workers: int, clients: int, completions: int,
-            profile_to: Path | None = None) -> dict[str, Any]:
+            profile_to: Path | None = None, dossiers: bool = False) -> dict[str, Any]:
     url = pg.create_database(admin)
     services = None
     proc = None
     try:
         services = build_services(Settings(database_url=url))
         upgrade(services.db.engine)
-        services.deployments.deploy([reference_source()], actor="bench")
+        if dossiers:
+            services.catalogue.load_shipped()
+            services.deployments.deploy([SourceFile(p.name, p.read_bytes()) for p in shipped_diagrams()],
+                                        actor="bench")
+        else:
+            services.deployments.deploy([reference_source()], actor="bench")
         services.close()
         proc, base = start_server(url, workers, profile_to)
-        tasks = asyncio.run(start_instances(base, completions // 4 + clients))
+        count = completions // 4 + clients
+        tasks = asyncio.run(receive_dossiers(base, count) if dossiers else start_instances(base, count))
         if profile_to is not None:
             proc.send_signal(signal.SIGUSR1)
         pids = process_tree(proc.pid)
-        server_before, db_before = pg.cpu_seconds(pids), pg.server_cpu_seconds()
-        result = asyncio.run(complete_load(base, tasks, clients, completions))
-        server_cpu, db_cpu = pg.cpu_seconds(pids) - server_before, pg.server_cpu_seconds() - db_before
+        # The backends of this bench's database only (the server's pooled connections live through the run): the
+        # whole server's CPU also counted other sessions' work on a shared machine.
+        database_cpu = pg.database_backends_cpu(admin, url)
+        server_before, db_before = pg.cpu_seconds(pids), database_cpu()
+        result = asyncio.run(complete_load(base, tasks, clients, completions, {} if dossiers else None))
+        server_cpu, db_cpu = pg.cpu_seconds(pids) - server_before, database_cpu() - db_before
         n = max(result["completions"], 1)
-        return {"workers": workers, "clients": clients, **result,
+        return {"workers": workers, "clients": clients, "dossiers": dossiers, **result,
                 "serverCpuMsPerCompletion": round(server_cpu * 1000 / n, 2),
                 "dbCpuMsPerCompletion": round(db_cpu * 1000 / n, 2),
                 "cpuMsPerCompletion": round((server_cpu + db_cpu) * 1000 / n, 2),
@@ -189,6 +230,9 @@ def main() -> None:
     parser.add_argument("--completions", type=int, default=2000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--clients", type=int, nargs="+", default=[8, 32, 64])
+    parser.add_argument("--dossiers", action="store_true",
+                        help="complete the steps of dossiers received at the communes (shipped catalogue and "
+                             "diagrams) instead of instances of the reference diagram, which have no dossier")
     parser.add_argument("--profile", action="store_true",
                         help="then one more run (1 process, the first --clients) with the server under yappi: its "
                              "CPU per layer and top entries (profile-http.txt)")
@@ -202,10 +246,12 @@ def main() -> None:
         for clients in args.clients:
             print(f"uvicorn ×{workers}, {clients} clients, {args.completions} completions …", flush=True)
             try:
-                rows.append(measure(admin, workers, clients, args.completions))
+                rows.append(measure(admin, workers, clients, args.completions, dossiers=args.dossiers))
             except Exception as exc:  # e.g. a shared PostgreSQL out of connections: keep the other rows
                 print(f"  failed: {type(exc).__name__}: {exc}", flush=True)
-    lines = ["| workers | clients | completions/s | p50 ms | p95 ms | p99 ms | CPU ms/completion (server + db) | "
+    load = "steps of dossiers received at the communes" if args.dossiers else "steps of reference-diagram instances"
+    lines = [f"Completions: {load}.", "",
+             "| workers | clients | completions/s | p50 ms | p95 ms | p99 ms | CPU ms/completion (server + db) | "
              "server RSS MB | errors |", "|---|---|---|---|---|---|---|---|---|"]
     lines += [f"| {r['workers']} | {r['clients']} | {r['perSecond']} | {r['p50Ms']} | {r['p95Ms']} | {r['p99Ms']} | "
               f"{r['cpuMsPerCompletion']} ({r['serverCpuMsPerCompletion']} + {r['dbCpuMsPerCompletion']}) | "
@@ -217,10 +263,10 @@ def main() -> None:
     print("\n".join(lines))
     print(f"machine: {info}")
     if args.profile:
-        print(profile(admin, args.clients[0], args.completions))
+        print(profile(admin, args.clients[0], args.completions, args.dossiers))
 
 
-def profile(admin: str, clients: int, completions: int) -> str:
+def profile(admin: str, clients: int, completions: int, dossiers: bool) -> str:
     """CPU per layer of the server process over the completions, from yappi's CPU clock (its own cost per call
     inflates the layers making many small calls most, hence shares, applied to the unprofiled figure)."""
     import pstats
@@ -230,8 +276,8 @@ def profile(admin: str, clients: int, completions: int) -> str:
     print(f"uvicorn ×1 under yappi, {clients} clients, {completions} completions …", flush=True)
     out = RESULTS_DIR / "profile-http.pstat"
     out.unlink(missing_ok=True)
-    plain = measure(admin, 1, clients, completions)
-    profiled = measure(admin, 1, clients, completions, profile_to=out)
+    plain = measure(admin, 1, clients, completions, dossiers=dossiers)
+    profiled = measure(admin, 1, clients, completions, profile_to=out, dossiers=dossiers)
     stats = pstats.Stats(str(out))
     table = layer_table(stats, profiled["completions"])
     total = sum(table.values())
