@@ -110,9 +110,11 @@ class DossierQueries:
 
 
 def _branches(by_unit: bool, queue: str | None, stages_allowed: tuple[str, ...] = STAGES,
-              by_procedure: bool = False) -> list[tuple[str, Conditions]]:
-    """The queue as disjoint sets of conditions whose union is the queue, unit scope × stage, each with its stage.
-    Stages a status filter never matches are left out (a branch with no match would read its whole index range)."""
+              by_procedure: bool = False, by_stage: bool = True,
+              status_usual_in: tuple[str, ...] | None = None) -> list[tuple[str | None, Conditions]]:
+    """The queue as disjoint sets of conditions whose union is the queue, unit scope × stage, each with its stage
+    (None: several stages in one branch, without a unit and not by_stage). Stages a status filter never matches
+    are left out (a branch with no match would read its whole index range)."""
     times: Conditions = []
     if queue == "overdue":
         times = [Dossier.appointment_at < NOW]
@@ -120,6 +122,16 @@ def _branches(by_unit: bool, queue: str | None, stages_allowed: tuple[str, ...] 
         times = [Dossier.appointment_at >= NOW, Dossier.appointment_at <= HORIZON]
     elif queue == "not_due":
         times = [Dossier.appointment_at >= NOW]
+    stages = [stage for stage in (QUEUE_STAGES[queue] if queue else STAGES) if stage in stages_allowed]
+    if not by_unit and not by_stage:
+        # Every unit by received time: one walk of the received-time index, which a page of any queue leaves soon
+        # (a branch per stage would walk it once per stage, each time for rows of that stage only, and to its end
+        # for a stage with none). The stages where a status filter is unusual stay apart, for the partial index.
+        walked = [stage for stage in stages if status_usual_in is None or stage in status_usual_in]
+        apart = [stage for stage in stages if stage not in walked]
+        together = [Dossier.stage.in_(walked), *times] if set(walked) != set(STAGES) else times
+        return ([(None, together)] if walked else []) + [
+            (stage, [Dossier.stage == literal(stage, literal_execute=True), *times]) for stage in apart]
     if not by_unit:
         # Every unit: a range of the (stage, appointment) index per stage. PostgreSQL 15 cannot skip through the
         # units of a unit-leading index, and `stage IN (…)` ordered by appointment read and sorted the whole queue.
@@ -140,7 +152,6 @@ def _branches(by_unit: bool, queue: str | None, stages_allowed: tuple[str, ...] 
                  [Dossier.receiving_unit == UNIT, Dossier.receiving_unit != Dossier.competent_unit]]
     else:
         units = [[Dossier.competent_unit == UNIT]]
-    stages = [stage for stage in (QUEUE_STAGES[queue] if queue else STAGES) if stage in stages_allowed]
     # The stage written into the statement, not bound: a prepared statement's generic plan (psycopg prepares a
     # statement from its 6th run, PostgreSQL plans it generically after 5 more) then still knows each branch's stage.
     return [(stage, [*scope, Dossier.stage == literal(stage, literal_execute=True), *times])
@@ -154,7 +165,10 @@ def _page(by_unit: bool, queue: str | None, sort: str, stages_allowed: tuple[str
     SQLAlchemy's compiled cache serves the many-branch statements too. status_usual_in: with a status filter, the
     stages whose usual status it is (persistence USUAL_STATUSES); ties: the database has FETCH … WITH TIES
     (PostgreSQL; SQLite has not)."""
-    stage_branches = _branches(by_unit, queue, stages_allowed, by_procedure)
+    column, descending = SORTS[sort]
+    key = getattr(Dossier, column)
+    stage_branches = _branches(by_unit, queue, stages_allowed, by_procedure, column == "appointment_at",
+                               status_usual_in)
     if not stage_branches:
         return None
     common: Conditions = []
@@ -169,13 +183,11 @@ def _page(by_unit: bool, queue: str | None, sort: str, stages_allowed: tuple[str
     for stage, conditions in stage_branches:
         if status_usual_in is not None:
             conditions = [*conditions, Dossier.status == bindparam("status")]
-            if stage not in status_usual_in:
+            if stage is not None and stage not in status_usual_in:
                 # Few rows, all in the partial index whose predicate this is (stated as the index states it, so
                 # that PostgreSQL sees the index applies): read them, not the (unit, stage) range around them.
                 conditions.append(text(UNUSUAL_STATUS))
         branches.append(conditions)
-    column, descending = SORTS[sort]
-    key = getattr(Dossier, column)
 
     def ordered(query: Select, by: ColumnElement[datetime], code: ColumnElement[str]) -> Select:
         return query.order_by(by.desc() if descending else by.asc(), code)
