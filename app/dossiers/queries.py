@@ -192,7 +192,10 @@ def _page(by_unit: bool, queue: str | None, sort: str, stages_allowed: tuple[str
     def ordered(query: Select, by: ColumnElement[datetime], code: ColumnElement[str]) -> Select:
         return query.order_by(by.desc() if descending else by.asc(), code)
 
-    if len(branches) == 1 and not ties:
+    filtered = status_usual_in is not None or by_procedure or by_role
+    if len(branches) == 1 and not (ties and filtered):
+        # One range, read in place. A filtered one goes through first_rows below: a generic plan expects few
+        # matching rows and would sort all of them rather than read the range in order.
         return ordered(select(Dossier).where(*branches[0], *common), key, Dossier.code).limit(LIMIT).offset(OFFSET)
 
     def first_rows(conditions: Conditions) -> Select:
