@@ -1,9 +1,11 @@
 """Report and worklist speed at scale on PostgreSQL: generate N demo dossiers, then time the full-year
-city report (by unit, by procedure) and the busiest unit's worklist: each queue's page and the queue counts.
+city report (by unit, by procedure) and the busiest unit's worklist: each queue's page and the queue counts, the
+pages filtered by status and by procedure, and the admin's view of every unit (no unit).
 
     .venv/bin/python -m bench.reports --dossiers 100000
     .venv/bin/python -m bench.reports --dossiers 1000000 --database motcua_bench_reports --keep
     .venv/bin/python -m bench.reports --dossiers 1000000 --database motcua_bench_reports --keep --only worklist
+    .venv/bin/python -m bench.reports --dossiers 1000000 --database motcua_bench_reports --keep --only filters
 
 CPU columns are per call: this process (client) and the database's backends (read from /proc), so that a
 shared, noisy machine shows in wall time but not in the work done.
@@ -22,7 +24,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from app.container import Services, build_services
-from app.dossiers.status import QUEUES
+from app.dossiers.status import QUEUES, Status
 from app.reports.generator import generate
 from app.reports.summary import invalidate
 from app.settings import Settings
@@ -107,10 +109,65 @@ def time_worklist(services: Services, unit: str, runs: int, page: int) -> list[M
             unit=unit, queue=q, status=None, procedure=None, sort=s, limit=page), runs,
             f"worklist {unit}, queue {queue or 'all'}, sort {sort} ({page} rows)", services.db))
     results.append(timed(lambda: services.dossiers.queue_counts(unit), runs, f"queue counts {unit}", services.db))
-    mix = [sample for m in results for sample in m.samples]
-    results.append(Measure("worklist mix: every call above", mix, statistics.mean(m.client_cpu_ms for m in results),
-                           statistics.mean(m.server_cpu_ms for m in results)))
+    results.append(mix("worklist mix: every call above", results))
     return results
+
+
+def filter_values(services: Services, unit: str) -> tuple[str, str, str]:
+    """The unit's most common procedure, its least common one, and the most common one it never handles (the web
+    page's procedure filter is a free text field): filters matching many, few and none of its rows, whose rows
+    need not come early in the sort order."""
+    with services.db.read() as session:
+        ranked = list(session.scalars(
+            select(Dossier.procedure_code).where(Dossier.competent_unit == unit).group_by(Dossier.procedure_code)
+            .order_by(func.count().desc(), Dossier.procedure_code)))
+        elsewhere = session.scalar(
+            select(Dossier.procedure_code).where(Dossier.procedure_code.not_in(ranked))
+            .group_by(Dossier.procedure_code).order_by(func.count().desc(), Dossier.procedure_code).limit(1))
+    return ranked[0], ranked[-1], elsewhere or "no-such-procedure"
+
+
+def time_filtered(services: Services, unit: str | None, runs: int, page: int) -> list[Measure]:
+    """Pages filtered by status or by procedure (the API's status= and procedure=, the web page's procedure
+    filter). A status filter keeps only the stages that status can have; in progress is also the status of new
+    dossiers and of those at the return step, so the new and to-return branches keep rows that rarely match."""
+    common, rare, absent = filter_values(services, unit or busiest_unit(services))
+    filters = [("status", Status.IN_PROGRESS.value), ("procedure", common), ("procedure", rare),
+               ("procedure", absent)]
+    views: list[tuple[str | None, str, str, str]] = [
+        (queue, "appointment", kind, value) for queue in (None, "new", "to_return") for kind, value in filters]
+    views += [(None, "-received", kind, value) for kind, value in filters]
+    results = []
+    for queue, sort, kind, value in views:
+        filter_ = {"status": None, "procedure": None, kind: value}
+        results.append(timed(lambda q=queue, s=sort, f=filter_: services.dossiers.worklist(
+            unit=unit, queue=q, status=f["status"], procedure=f["procedure"], sort=s, limit=page), runs,
+            f"worklist {unit or 'no unit'}, queue {queue or 'all'}, {kind} {value}, sort {sort}", services.db))
+    return results
+
+
+def time_admin(services: Services, runs: int, page: int) -> list[Measure]:
+    """The admin's view without a unit: every unit's dossiers in one queue page."""
+    results = []
+    views: list[tuple[str | None, str]] = [(queue, "appointment") for queue in (None, *QUEUES)]
+    views += [(None, "-received"), ("new", "-received"), ("in_progress", "-appointment")]
+    for queue, sort in views:
+        results.append(timed(lambda q=queue, s=sort: services.dossiers.worklist(
+            unit=None, queue=q, status=None, procedure=None, sort=s, limit=page), runs,
+            f"worklist no unit, queue {queue or 'all'}, sort {sort} ({page} rows)", services.db))
+    return results
+
+
+def mix(label: str, measures: list[Measure]) -> Measure:
+    return Measure(label, [sample for m in measures for sample in m.samples],
+                   statistics.mean(m.client_cpu_ms for m in measures),
+                   statistics.mean(m.server_cpu_ms for m in measures))
+
+
+def busiest_unit(services: Services) -> str:
+    with services.db.read() as session:
+        return str(session.execute(text(
+            "select competent_unit from dossiers group by competent_unit order by count(*) desc limit 1")).scalar())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -121,7 +178,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--worklist-runs", type=int, default=60)
     parser.add_argument("--page", type=int, default=50, help="worklist rows (API default 50; the web page asks 200)")
-    parser.add_argument("--only", choices=("reports", "worklist"), help="time only one part")
+    parser.add_argument("--only", choices=("reports", "worklist", "filters"),
+                        help="time only one part (filters: the filtered pages and the no-unit view)")
     args = parser.parse_args(argv)
 
     admin = pg.admin_url()
@@ -149,23 +207,31 @@ def main(argv: list[str] | None = None) -> None:
             # the worker's compaction, which a running service does every minute: the generator's inserts left up
             # to three delta rows per dossier in worklist_counts
             services.worklist_counts.compact()
-            with services.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(text("ANALYZE"))
+        # Statistics first (plans change once they exist), and a set visibility map for index-only scans, as
+        # autovacuum leaves a table that is mostly read; cheap once done.
+        with services.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM (ANALYZE)"))
         with services.db.read() as session:
             total = session.scalar(select(func.count()).select_from(Dossier))
-            busiest = session.execute(text(
-                "select competent_unit from dossiers group by competent_unit order by count(*) desc limit 1")).scalar()
+        busiest = busiest_unit(services)
         print(f"PostgreSQL {pg.server_version(url)}, {total} dossiers; load average {os.getloadavg()[0]:.2f}")
         gc.collect()
         gc.freeze()  # as the API process does once started (Settings.gc_freeze_after_startup)
         results = []
-        if args.only != "worklist":
+        if args.only in (None, "reports"):
             results += time_reports(services, args.runs)
-        if args.only != "reports":
+        if args.only in (None, "worklist"):
             results += time_worklist(services, busiest, args.worklist_runs, args.page)
-        print(f"{'measure':72} {'median ms':>9} {'p95 ms':>8} {'max ms':>8} {'cpu client':>10} {'cpu db':>7}")
+        if args.only in (None, "worklist", "filters"):
+            filtered = time_filtered(services, busiest, args.worklist_runs, args.page)
+            filtered.append(mix("filtered pages mix: every call above", filtered))
+            admin = time_admin(services, args.worklist_runs, args.page)
+            admin += time_filtered(services, None, args.worklist_runs, args.page)
+            admin.append(mix("no-unit pages mix: every call above", admin))
+            results += filtered + admin
+        print(f"{'measure':88} {'median ms':>9} {'p95 ms':>8} {'max ms':>8} {'cpu client':>10} {'cpu db':>7}")
         for m in results:
-            print(f"{m.label:72} {statistics.median(m.samples):9.1f} {p95(m.samples):8.1f} {max(m.samples):8.1f} "
+            print(f"{m.label:88} {statistics.median(m.samples):9.1f} {p95(m.samples):8.1f} {max(m.samples):8.1f} "
                   f"{m.client_cpu_ms:10.1f} {m.server_cpu_ms:7.1f}")
         print(f"load average at end {os.getloadavg()[0]:.2f}")
     finally:

@@ -68,6 +68,16 @@ class Procedure(Base):
 ELSEWHERE = "receiving_unit <> competent_unit"
 # app/dossiers/status.py STAGES (a test holds the two equal; persistence does not import the app layer)
 KNOWN_STAGES = ("new", "in_progress", "ministry", "supplement", "to_return", "done", "refused", "withdrawn")
+# The statuses a dossier of each stage has on the ordinary path (the workflow moves an accepted dossier to in progress
+# when it leaves the assign step, to finished at the return step). Other pairs stage_of can give (in progress while
+# new again after a supplement, accepted at the return step, ...) are few and all open, so a partial index holds
+# them: a status filter reads them there instead of walking a whole (unit, stage) range for rows that are not there.
+USUAL_STATUSES = {"new": ("accepted",), "in_progress": ("in_progress",), "ministry": ("in_progress",),
+                  "supplement": ("supplement_requested",), "to_return": ("finished",), "done": ("returned",),
+                  "refused": ("refused",), "withdrawn": ("withdrawn", "closed")}
+UNUSUAL_STATUS = "NOT (" + " OR ".join(
+    f"stage = '{stage}' AND status IN ({', '.join(repr(status) for status in statuses)})"
+    for stage, statuses in USUAL_STATUSES.items()) + ")"
 
 
 class Dossier(Base):
@@ -89,6 +99,14 @@ class Dossier(Base):
         CheckConstraint(f"stage IN ({', '.join(repr(stage) for stage in KNOWN_STAGES)})", name="ck_dossiers_stage"),
         Index("ix_dossiers_applicant", "applicant_id_number"),
         Index("ix_dossiers_status", "status"),
+        # Filtered worklists (migration 0016): a procedure's dossiers of a unit stage by stage, in either sort order;
+        # every unit's dossiers of a stage (the view without a unit); the few dossiers whose status is not their
+        # stage's usual one.
+        Index("ix_dossiers_competent_procedure", "competent_unit", "procedure_code", "stage", "appointment_at"),
+        Index("ix_dossiers_competent_procedure_received", "competent_unit", "procedure_code", "stage", "received_at"),
+        Index("ix_dossiers_stage_appointment", "stage", "appointment_at"),
+        Index("ix_dossiers_unusual_status", "stage", "status", "competent_unit", "receiving_unit",
+              postgresql_where=text(UNUSUAL_STATUS), sqlite_where=text(UNUSUAL_STATUS)),
     )
 
     code: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -2,6 +2,7 @@
 (both databases): the per-(unit, stage) branches of app/dossiers/queries.py only change the speed."""
 
 from datetime import UTC, datetime, timedelta
+from importlib import import_module
 from itertools import product
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from app.dossiers.queries import OPEN_STAGES, SORTS
 from app.dossiers.status import QUEUES, STAGES, Status, stage_of, stages_of
 from app.reports.generator import generate
-from persistence.dossier_models import KNOWN_STAGES, Dossier
+from persistence.dossier_models import KNOWN_STAGES, UNUSUAL_STATUS, USUAL_STATUSES, Dossier
 
 
 def reference(unit, queue, horizon, now):
@@ -63,6 +64,14 @@ def seed(services) -> dict[str, str]:
             appointment_at=now - timedelta(days=3), received_at=now - timedelta(days=9)))
         session.execute(update(Dossier).where(Dossier.code.in_(codes[5::8])).values(
             appointment_at=now + timedelta(hours=5)))
+        # received in the big unit for another, waiting to be returned there
+        session.execute(update(Dossier).where(Dossier.code.in_(codes[6::10]), Dossier.stage == "to_return",
+                                              Dossier.competent_unit != big).values(receiving_unit=big))
+        # statuses off their stage's ordinary path (persistence USUAL_STATUSES), read from the partial index
+        for stage, status in (("new", "in_progress"), ("to_return", "accepted"), ("in_progress", "accepted"),
+                              ("withdrawn", "closed")):
+            session.execute(update(Dossier).where(Dossier.code.in_(codes[3::5]), Dossier.stage == stage)
+                            .values(status=status))
     return {"big": big, "other": other}
 
 
@@ -73,12 +82,23 @@ def test_pages_and_counts_equal_the_reference_query(services):
     with services.db.read() as session:
         procedure = session.scalar(select(Dossier.procedure_code).where(Dossier.competent_unit == units["big"])
                                    .group_by(Dossier.procedure_code).order_by(func.count().desc()).limit(1))
+        # received in the big unit and decided in another, waiting to be returned: the to-return queue's second half
+        elsewhere = session.scalar(select(Dossier.procedure_code).where(
+            Dossier.receiving_unit == units["big"], Dossier.competent_unit != units["big"],
+            Dossier.stage == "to_return").limit(1))
+        # never decided in the big unit: no branch of its ranges has a row
+        absent = session.scalar(select(Dossier.procedure_code).where(Dossier.procedure_code.not_in(
+            select(Dossier.procedure_code).where(Dossier.competent_unit == units["big"]))).limit(1))
+    assert elsewhere is not None and absent is not None
     checked = 0
     for unit, queue, sort in product((units["big"], units["other"], None), (None, *QUEUES), SORTS):
         filters = [{}]
-        if sort == "appointment":
-            filters += [{"status": Status.IN_PROGRESS.value}, {"status": Status.RETURNED.value},
-                        {"status": "no-such-status"}, {"procedure": procedure}]
+        if sort in ("appointment", "-received"):
+            filters += [{"status": status} for status in (Status.IN_PROGRESS.value, Status.ACCEPTED.value,
+                                                          Status.CLOSED.value, Status.RETURNED.value,
+                                                          "no-such-status")]
+            filters += [{"procedure": procedure}, {"procedure": elsewhere}, {"procedure": absent},
+                        {"procedure": procedure, "status": Status.ACCEPTED.value}]
         for extra, (limit, offset) in product(filters, ((7, 0), (7, 12), (500, 0))):
             got = [d.code for d in queries.worklist(unit=unit, queue=queue, status=extra.get("status"),
                                                     procedure=extra.get("procedure"), sort=sort, limit=limit,
@@ -97,6 +117,11 @@ def test_pages_and_counts_equal_the_reference_query(services):
             assert got == expected, (unit, queue, sort, extra, limit, offset)
             checked += bool(expected)
     assert checked > 150  # most combinations have rows: the comparison is not between empty lists
+    # the branches of the partial index of unusual statuses and of the to-return queue's halves had rows to find
+    for queue, extra in (("new", {"status": Status.IN_PROGRESS.value}), ("to_return", {"status": "accepted"}),
+                         ("to_return", {"procedure": elsewhere})):
+        assert queries.worklist(unit=units["big"], queue=queue, status=extra.get("status"),
+                                procedure=extra.get("procedure"), sort="appointment"), (queue, extra)
     for unit in (units["big"], units["other"], None):
         counts = queries.queue_counts(unit)
         assert counts == reference_counts(services, unit), unit
@@ -117,6 +142,12 @@ def test_the_database_refuses_a_stage_no_queue_knows(services):
 
 def test_the_stage_lists_agree():
     assert KNOWN_STAGES == STAGES  # the stage check of the database (persistence) names the same stages
+    # each stage's usual statuses are statuses stage_of gives it; the migration's partial index has their predicate
+    assert set(USUAL_STATUSES) == set(STAGES)
+    for stage, statuses in USUAL_STATUSES.items():
+        assert all(stage in stages_of(status) for status in statuses), stage
+    migration = import_module("migrations.versions.0016_worklist_filters")
+    assert migration.UNUSUAL_STATUS == UNUSUAL_STATUS
     for status in Status:
         found = {stage_of(status, step, ministry) for step in (None, "assign", "appraise", "return", "sign")
                  for ministry in (False, True)}
