@@ -101,16 +101,21 @@ def time_reports(services: Services, runs: int) -> list[Measure]:
 def time_worklist(services: Services, unit: str, runs: int, page: int) -> list[Measure]:
     """What a counter of the busiest unit sees: each queue's page, the newest-first view, and the queue counts
     shown beside them."""
-    results = []
-    views: list[tuple[str | None, str]] = [(queue, "appointment") for queue in (None, *QUEUES)]
-    views += [(None, "-received"), ("new", "-received"), ("in_progress", "-appointment")]
-    for queue, sort in views:
-        results.append(timed(lambda q=queue, s=sort: services.dossiers.worklist(
-            unit=unit, queue=q, status=None, procedure=None, sort=s, limit=page), runs,
-            f"worklist {unit}, queue {queue or 'all'}, sort {sort} ({page} rows)", services.db))
+    results = time_pages(services, unit, runs, page)
     results.append(timed(lambda: services.dossiers.queue_counts(unit), runs, f"queue counts {unit}", services.db))
     results.append(mix("worklist mix: every call above", results))
     return results
+
+
+def time_pages(services: Services, unit: str | None, runs: int, page: int) -> list[Measure]:
+    """Each queue's page by appointment, and the newest-first and latest-appointment views, of one unit or (None,
+    the admin's view) of every unit."""
+    views: list[tuple[str | None, str]] = [(queue, "appointment") for queue in (None, *QUEUES)]
+    views += [(None, "-received"), ("new", "-received"), ("in_progress", "-appointment")]
+    return [timed(lambda q=queue, s=sort: services.dossiers.worklist(
+                unit=unit, queue=q, status=None, procedure=None, sort=s, limit=page), runs,
+                f"worklist {unit or 'no unit'}, queue {queue or 'all'}, sort {sort} ({page} rows)", services.db)
+            for queue, sort in views]
 
 
 def filter_values(services: Services, unit: str) -> tuple[str, str, str]:
@@ -143,18 +148,6 @@ def time_filtered(services: Services, unit: str | None, runs: int, page: int) ->
         results.append(timed(lambda q=queue, s=sort, f=filter_: services.dossiers.worklist(
             unit=unit, queue=q, status=f["status"], procedure=f["procedure"], sort=s, limit=page), runs,
             f"worklist {unit or 'no unit'}, queue {queue or 'all'}, {kind} {value}, sort {sort}", services.db))
-    return results
-
-
-def time_admin(services: Services, runs: int, page: int) -> list[Measure]:
-    """The admin's view without a unit: every unit's dossiers in one queue page."""
-    results = []
-    views: list[tuple[str | None, str]] = [(queue, "appointment") for queue in (None, *QUEUES)]
-    views += [(None, "-received"), ("new", "-received"), ("in_progress", "-appointment")]
-    for queue, sort in views:
-        results.append(timed(lambda q=queue, s=sort: services.dossiers.worklist(
-            unit=None, queue=q, status=None, procedure=None, sort=s, limit=page), runs,
-            f"worklist no unit, queue {queue or 'all'}, sort {sort} ({page} rows)", services.db))
     return results
 
 
@@ -225,10 +218,10 @@ def main(argv: list[str] | None = None) -> None:
         if args.only in (None, "worklist", "filters"):
             filtered = time_filtered(services, busiest, args.worklist_runs, args.page)
             filtered.append(mix("filtered pages mix: every call above", filtered))
-            admin = time_admin(services, args.worklist_runs, args.page)
-            admin += time_filtered(services, None, args.worklist_runs, args.page)
-            admin.append(mix("no-unit pages mix: every call above", admin))
-            results += filtered + admin
+            every_unit = time_pages(services, None, args.worklist_runs, args.page)
+            every_unit += time_filtered(services, None, args.worklist_runs, args.page)
+            every_unit.append(mix("no-unit pages mix: every call above", every_unit))
+            results += filtered + every_unit
         print(f"{'measure':88} {'median ms':>9} {'p95 ms':>8} {'max ms':>8} {'cpu client':>10} {'cpu db':>7}")
         for m in results:
             print(f"{m.label:88} {statistics.median(m.samples):9.1f} {p95(m.samples):8.1f} {max(m.samples):8.1f} "
