@@ -10,7 +10,6 @@ received at the communes, which also move the dossier, its worklist counts and i
 
 import argparse
 import asyncio
-import io
 import json
 import os
 import signal
@@ -267,11 +266,11 @@ def main() -> None:
 
 
 def profile(admin: str, clients: int, completions: int, dossiers: bool) -> str:
-    """CPU per layer of the server process over the completions, from yappi's CPU clock (its own cost per call
-    inflates the layers making many small calls most, hence shares, applied to the unprofiled figure)."""
+    """CPU per layer of the server process over the completions, from yappi's CPU clock, applied to the CPU of a
+    run without the profiler."""
     import pstats
 
-    from bench.profiling import layer_table
+    from bench.profiling import layer_rows, layer_table, top_entries
 
     print(f"uvicorn ×1 under yappi, {clients} clients, {completions} completions …", flush=True)
     out = RESULTS_DIR / "profile-http.pstat"
@@ -279,22 +278,14 @@ def profile(admin: str, clients: int, completions: int, dossiers: bool) -> str:
     plain = measure(admin, 1, clients, completions, dossiers=dossiers)
     profiled = measure(admin, 1, clients, completions, profile_to=out, dossiers=dossiers)
     stats = pstats.Stats(str(out))
-    table = layer_table(stats, profiled["completions"])
-    total = sum(table.values())
     server_ms = plain["serverCpuMsPerCompletion"]
     lines = [f"## Server CPU per completion by layer: {server_ms} ms without the profiler ({clients} clients, "
              f"{plain['completions']} completions), split by yappi's shares", "",
-             "| layer (its own CPU, with the built-ins and standard library it calls) | share | ≈ ms per completion |",
-             "|---|--:|--:|"]
-    lines += [f"| {name} | {100 * ms / total:.0f}% | {server_ms * ms / total:.2f} |" for name, ms in table.items()]
-    lines.append(f"\nPostgreSQL server CPU: {plain['dbCpuMsPerCompletion']} ms per completion.")
-    stream = io.StringIO()
-    stats.stream = stream  # type: ignore[attr-defined]
-    stats.strip_dirs().sort_stats("tottime").print_stats(25)
-    text = "\n".join(lines) + "\n\n### top entries by own CPU\n" + stream.getvalue()
+             *layer_rows(layer_table(stats, profiled["completions"]), server_ms, "CPU", "completion"),
+             f"\nPostgreSQL server CPU: {plain['dbCpuMsPerCompletion']} ms per completion."]
+    text = "\n".join(lines) + "\n\n" + top_entries(stats, "tottime")
     (RESULTS_DIR / "profile-http.txt").write_text(text, encoding="utf-8")
     return text
-
 
 if __name__ == "__main__":
     main()

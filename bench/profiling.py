@@ -121,29 +121,34 @@ def _profile(backend: str, url: str, instances: int, raw_ms: float | None) -> st
     finally:
         services.close()
     stats = pstats.Stats(meter.profiler)
-    table = layer_table(stats, meter.steps)
-    total = sum(table.values())
-    # cProfile's cost per call inflates every layer, the ones making many small calls most; the shares are
-    # applied to the same drive's time measured without it.
     # On SQLite the step never waits (CPU is steadier on a busy machine); on PostgreSQL the waits are the point.
     clock, seconds = ("CPU", plain.cpu_s) if backend == "SQLite" else ("wall", plain.wall_s)
     step_ms = 1000 * seconds / max(plain.steps, 1)
     lines = [f"## Where the service step's time goes, {backend}: {step_ms:.3f} ms {clock} per step without the "
              f"profiler, split by the shares cProfile measured ({meter.steps} steps)", "",
-             "| layer (its own time, with the built-ins and standard library it calls) | share | ≈ ms per step |"
-             + (" ÷ raw step |" if raw_ms else ""), "|---|--:|--:|" + ("--:|" if raw_ms else "")]
-    for name, ms in table.items():
-        estimate = step_ms * ms / total
-        lines.append(f"| {name} | {100 * ms / total:.0f}% | {estimate:.3f} |"
-                     + (f" {estimate / raw_ms:.2f}× |" if raw_ms else ""))
-    lines.append(f"| **all** | 100% | **{step_ms:.3f}** |" + (f" {step_ms / raw_ms:.2f}× |" if raw_ms else ""))
+             *layer_rows(layer_table(stats, meter.steps), step_ms, "time", "step", raw_ms)]
     if raw_ms:
         lines.append(f"\nThe raw SpiffWorkflow step (load, complete, run, save with its spec) measured {raw_ms:.3f} "
                      "CPU ms in this run.")
-    return "\n".join(lines) + "\n\n" + _top(stats, "tottime") + "\n" + _top(stats, "cumulative")
+    return "\n".join(lines) + "\n\n" + top_entries(stats, "tottime") + "\n" + top_entries(stats, "cumulative")
 
 
-def _top(stats: pstats.Stats, key: str) -> str:
+def layer_rows(table: dict[str, float], measured_ms: float, what: str, per: str,
+               raw_ms: float | None = None) -> list[str]:
+    """A Markdown table of `layer_table`'s shares applied to `measured_ms`, the figure taken without a profiler:
+    a profiler's own cost per call inflates the layers making many small calls most, so only its shares count."""
+    total = sum(table.values())
+    lines = [f"| layer (its own {what}, with the built-ins and standard library it calls) | share | ≈ ms per {per} |"
+             + (" ÷ raw step |" if raw_ms else ""), "|---|--:|--:|" + ("--:|" if raw_ms else "")]
+    for name, ms in table.items():
+        estimate = measured_ms * ms / total
+        lines.append(f"| {name} | {100 * ms / total:.0f}% | {estimate:.3f} |"
+                     + (f" {estimate / raw_ms:.2f}× |" if raw_ms else ""))
+    lines.append(f"| **all** | 100% | **{measured_ms:.3f}** |" + (f" {measured_ms / raw_ms:.2f}× |" if raw_ms else ""))
+    return lines
+
+
+def top_entries(stats: pstats.Stats, key: str) -> str:
     stream = io.StringIO()
     stats.stream = stream  # type: ignore[attr-defined]
     stats.strip_dirs().sort_stats(key).print_stats(TOP)
