@@ -7,10 +7,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from app.engine.model import ProcessModel
 from app.engine.parsing import SourceFile, parse_files
+
+if TYPE_CHECKING:
+    from app.container import Services
 
 PROCESS_KEY = "reference_procedure"
 MESSAGE_NAME = "moh_result"
@@ -42,6 +45,16 @@ TASKS_PER_INSTANCE = sum(1 for s in PATH if s.kind == "task")
 def reference_source() -> SourceFile:
     path = Path(str(files("workflows") / "bpmn" / f"{PROCESS_KEY}.bpmn"))
     return SourceFile(path.name, path.read_bytes())
+
+
+def install_shipped(services: "Services") -> None:
+    """What `make run` installs: the shipped units and procedures, and each shipped diagram as its own deployment
+    (as `motcua deploy --shipped` does)."""
+    from app.cli import shipped_diagrams
+
+    services.catalogue.load_shipped()
+    for path in shipped_diagrams():
+        services.deployments.deploy([SourceFile(path.name, path.read_bytes())], actor="bench")
 
 
 def reference_model() -> ProcessModel:

@@ -23,12 +23,10 @@ from typing import Any
 
 import httpx
 
-from app.cli import shipped_diagrams
 from app.container import build_services
-from app.engine.parsing import SourceFile
 from app.settings import Settings
 from bench import pg
-from bench.common import PROCESS_KEY, reference_source
+from bench.common import PROCESS_KEY, install_shipped, reference_source
 from bench.report import RESULTS_DIR
 from persistence.migrate import upgrade
 
@@ -190,9 +188,7 @@ def measure(admin: str, workers: int, clients: int, completions: int,
         services = build_services(Settings(database_url=url))
         upgrade(services.db.engine)
         if dossiers:
-            services.catalogue.load_shipped()
-            services.deployments.deploy([SourceFile(p.name, p.read_bytes()) for p in shipped_diagrams()],
-                                        actor="bench")
+            install_shipped(services)
         else:
             services.deployments.deploy([reference_source()], actor="bench")
         services.close()

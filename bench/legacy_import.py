@@ -22,11 +22,11 @@ from pathlib import Path
 from app.calendar.workdays import LOCAL_TZ
 from app.container import build_services
 from app.dossiers.reception import COMMUNE_TYPES
-from app.engine.parsing import SourceFile
 from app.legacy.importer import LegacyImporter
 from app.legacy.parallel import import_in_processes
 from app.legacy.rows import Mapping, read_rows
 from app.settings import Settings
+from bench.common import install_shipped
 from bench.pg import admin_url, cpu_seconds, create_database, drop_database, postgres_pids, unreachable_reason
 from persistence.db import Database
 from persistence.dossier_models import Procedure, Unit
@@ -52,9 +52,7 @@ def main() -> None:
         upgrade(db.engine)
         db.dispose()
         services = build_services(Settings(database_url=url))
-        services.catalogue.load_shipped()
-        for path in sorted((ROOT / "workflows" / "bpmn").glob("*.bpmn")):
-            services.deployments.deploy([SourceFile(path.name, path.read_bytes())], actor="bench")
+        install_shipped(services)
         with services.db.read() as session:
             counter = next(u.code for u in session.query(Unit) if "Một cửa" in u.name)
             communes = sorted(u.code for u in session.query(Unit) if u.reception and u.type in COMMUNE_TYPES)
