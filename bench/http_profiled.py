@@ -11,7 +11,8 @@ import sys
 import uvicorn
 import yappi
 
-from app.observability.logs import configure, logging_config
+from app.cli import uvicorn_options
+from app.observability.logs import configure
 from app.settings import get_settings
 
 
@@ -20,8 +21,7 @@ def main(port: int, out: str) -> None:
     configure(settings.log_format, settings.log_level)
     yappi.set_clock_type("cpu")
     signal.signal(signal.SIGUSR1, lambda *_: yappi.start())
-    config = uvicorn.Config("api.main:create_app", factory=True, host="127.0.0.1", port=port, proxy_headers=True,
-                            log_config=logging_config(settings.log_format, settings.log_level))
+    config = uvicorn.Config(host="127.0.0.1", port=port, **uvicorn_options(settings))
     try:
         uvicorn.Server(config).run()
     finally:
